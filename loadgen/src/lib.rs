@@ -1,0 +1,12 @@
+//! ringwall-loadgen: the tools that put ringwall under load and stand in for its peers.
+//!
+//! The binary is a thin CLI over this library so that ringwall's own end-to-end
+//! tests, `ringwall demo` and benchmarks can run the same peers in-process,
+//! without spawning a process or parsing its output.
+//!
+//! - [`sink`]: a fast counting SMTP server that plays the upstream mail server.
+
+pub mod cpus;
+pub mod duration;
+pub mod signals;
+pub mod sink;

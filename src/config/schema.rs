@@ -1,0 +1,241 @@
+//! The configuration schema: every key an operator can write, with its default.
+//!
+//! The names here are a contract with tools outside the project (`[server] listen`,
+//! `hostname`, `shards`, `max_message_size`, `[upstream] address`, `xforward`,
+//! `[domains] accept` are fixed); rename nothing without a deprecation path.
+//! Unknown keys are errors (`deny_unknown_fields`) so a typo never silently falls
+//! back to a default.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::units::{ByteSize, HumanDuration};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Listeners, identity and connection-level limits.
+    pub server: ServerConfig,
+    /// The real mail server behind the proxy.
+    pub upstream: UpstreamConfig,
+    /// Recipient domains we relay for: the open-relay guard.
+    pub domains: DomainsConfig,
+    /// Protocol bounds (invariant 3: everything is bounded).
+    pub limits: LimitsConfig,
+    /// Idle and total time bounds per session state.
+    pub timeouts: TimeoutsConfig,
+    /// Transaction log format and verbosity.
+    pub log: LogConfig,
+}
+
+/// How a bare LF (a line feed without CR) in DATA is treated.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BareNewlines {
+    /// A bare LF ends a content line, as Postfix 3.9 does; it is forwarded as CRLF.
+    #[default]
+    Normalize,
+    /// The first bare LF is answered with 550 5.5.2.
+    Reject,
+}
+
+/// `[server]`: where we listen and who we say we are.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Addresses to accept SMTP on; every shard binds each with SO_REUSEPORT.
+    pub listen: Vec<SocketAddr>,
+    /// Our name in the banner, EHLO reply and Received header.
+    pub hostname: String,
+    /// Number of shards (one executor pinned per CPU); 0 means one per online CPU.
+    pub shards: usize,
+    /// Largest message we accept, advertised as SIZE and enforced during DATA.
+    pub max_message_size: ByteSize,
+    /// Concurrent connections from one client address (IPv6 counted per /64).
+    pub max_connections_per_ip: u32,
+    /// Concurrent client connections one shard holds before answering 421 4.3.2.
+    pub max_connections_per_shard: u32,
+    /// Bare LF handling in DATA.
+    pub bare_newlines: BareNewlines,
+}
+
+/// `[upstream]`: the mail server that receives what we accept.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// One address or a list; later ones are failover targets tried in order.
+    #[serde(deserialize_with = "super::units::one_or_many")]
+    pub address: Vec<SocketAddr>,
+    /// Send XFORWARD (when the upstream offers it) so it sees the real client.
+    pub xforward: bool,
+    /// Upstream connections one shard may hold, busy or idle (451 4.4.5 past it).
+    pub max_connections: u32,
+    /// Idle upstream connections kept per shard for reuse across client sessions.
+    pub pool_idle: u32,
+    /// How long an idle pooled connection is kept before it is closed.
+    pub pool_idle_time: HumanDuration,
+    /// TCP connect bound per upstream address.
+    pub connect_timeout: HumanDuration,
+    /// Bound on each upstream reply to a command (banner, EHLO, MAIL, RCPT, ...).
+    pub reply_timeout: HumanDuration,
+    /// Bound on the upstream's reply to end-of-data (RFC 5321 §4.5.3.2.6: 10 min).
+    pub data_timeout: HumanDuration,
+    /// A NOOP is sent on an open upstream transaction after this much silence,
+    /// so a slow client's upload does not let the upstream time us out.
+    pub keepalive_interval: HumanDuration,
+    /// When no upstream is reachable at connect, answer 421 and close instead of
+    /// greeting (the client retries later rather than failing at RCPT).
+    pub fail_closed: bool,
+}
+
+/// `[domains]`: the recipient domains we relay for.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DomainsConfig {
+    /// Recipient domains (compared as lower-case A-labels). Anything else gets 550 5.7.1.
+    pub accept: Vec<String>,
+    /// Accept local parts holding `%`, `!` or a quoted `@` (relay-hack forms).
+    /// Off by default: an upstream that trusts our address might route them onwards.
+    pub allow_routing_characters: bool,
+}
+
+/// `[limits]`: protocol bounds. Each has a test that crosses it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest command line including CRLF (never under 512; 500 5.5.2 past it).
+    pub command_line: ByteSize,
+    /// Longest DATA line (at least 64 KiB; real mail exceeds 1,000 octets).
+    pub data_line: ByteSize,
+    /// Largest header section of a message (552 5.3.4 past it).
+    pub header_size: ByteSize,
+    /// Recipients per message (at least 100; 452 4.5.3 past it).
+    pub recipients: u32,
+    /// Protocol errors per session before 421 4.7.0 and close.
+    pub errors: u32,
+    /// Commands per session before 421 4.7.0 and close.
+    pub commands: u32,
+    /// Message bytes one shard may hold buffered across all its sessions
+    /// (452 4.3.1 at DATA/BDAT past it).
+    pub data_buffer_per_shard: ByteSize,
+}
+
+/// `[timeouts]`: how long a client may stay silent in each state.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// Waiting for the next command (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    pub command: HumanDuration,
+    /// Waiting for the next chunk of message data.
+    pub data: HumanDuration,
+    /// Both of the above once a shard is under stress (connections past
+    /// `stress_threshold` of its maximum), as Postfix's stress mode does.
+    pub under_stress: HumanDuration,
+    /// Fraction (0..1] of `max_connections_per_shard` past which a shard is stressed.
+    pub stress_threshold: f64,
+    /// Total lifetime of one client session, whatever it does.
+    pub session: HumanDuration,
+    /// On SIGTERM, how long transactions in flight may take to finish.
+    pub shutdown_grace: HumanDuration,
+}
+
+/// Output format of the transaction log.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `key=value` pairs on one line.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`: the transaction log.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `ringwall=debug`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            upstream: UpstreamConfig::default(),
+            domains: DomainsConfig::default(),
+            limits: LimitsConfig::default(),
+            timeouts: TimeoutsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 2525))],
+            hostname: "localhost".to_string(),
+            shards: 0,
+            max_message_size: ByteSize(50 * 1024 * 1024),
+            max_connections_per_ip: 20,
+            max_connections_per_shard: 10_000,
+            bare_newlines: BareNewlines::Normalize,
+        }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            address: vec![SocketAddr::from(([127, 0, 0, 1], 10025))],
+            xforward: true,
+            max_connections: 1_000,
+            pool_idle: 32,
+            pool_idle_time: HumanDuration(Duration::from_secs(30)),
+            connect_timeout: HumanDuration(Duration::from_secs(10)),
+            reply_timeout: HumanDuration(Duration::from_secs(300)),
+            data_timeout: HumanDuration(Duration::from_secs(600)),
+            keepalive_interval: HumanDuration(Duration::from_secs(60)),
+            fail_closed: false,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            command_line: ByteSize(2048),
+            data_line: ByteSize(64 * 1024),
+            header_size: ByteSize(1024 * 1024),
+            recipients: 1_000,
+            errors: 20,
+            commands: 10_000,
+            data_buffer_per_shard: ByteSize(2 * 1024 * 1024 * 1024),
+        }
+    }
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            command: HumanDuration(Duration::from_secs(300)),
+            data: HumanDuration(Duration::from_secs(300)),
+            under_stress: HumanDuration(Duration::from_secs(10)),
+            stress_threshold: 0.8,
+            session: HumanDuration(Duration::from_secs(3600)),
+            shutdown_grace: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: LogFormat::Text, level: "info".to_string() }
+    }
+}

@@ -1,0 +1,7 @@
+//! ringwall: an anti-spam SMTP proxy appliance.
+//!
+//! The rooms, each behind its `mod.rs`: `smtp` (the pure protocol core),
+//! `config`, `server` (the glommio shell), `relay` (upstream forwarding),
+//! `policy` (stage verdicts). See ARCHITECTURE.md for how data flows between them.
+
+pub mod smtp;

@@ -1,0 +1,735 @@
+//! The server-side SMTP session: a pure state machine in the shape of
+//! quinn-proto's `Connection`.
+//!
+//! The shell feeds it ([`Session::receive`], [`Session::handle_timeout`],
+//! [`Session::decide`]) and drains it ([`Session::transmit`], [`Session::poll_event`],
+//! [`Session::poll_timeout`]). It never blocks, never reads a clock and never calls
+//! out: when a stage needs an outside answer (policy, the upstream) it raises an
+//! [`Event`] and stops reading until the shell decides. Pipelined commands simply
+//! wait in the input buffer meanwhile, which also gives the shell backpressure:
+//! [`Session::wants_input`] is false while a decision is pending.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use memchr::memchr;
+
+use super::address::{ForwardPath, ReversePath};
+use super::command::{self, Body, Command, MailParams, RcptParams};
+use super::data::{BareLf, BodyDecoder, BodyLimits, Framing};
+use super::reply::{Reply, Status, table};
+
+/// What we advertise in EHLO: ours intersected with the upstream's, computed by
+/// the shell from the upstream's EHLO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extensions {
+    /// SIZE limit advertised and enforced at MAIL.
+    pub size: u64,
+    /// 8BITMIME.
+    pub eight_bit_mime: bool,
+    /// SMTPUTF8.
+    pub smtputf8: bool,
+    /// CHUNKING (BDAT).
+    pub chunking: bool,
+    /// DSN parameters passed through.
+    pub dsn: bool,
+    /// STARTTLS (only when TLS is configured).
+    pub starttls: bool,
+}
+
+/// Per-session bounds (invariant 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest command line, CRLF included.
+    pub command_line: usize,
+    /// Content bounds handed to the DATA/BDAT decoder.
+    pub body: BodyLimits,
+    /// Accepted recipients per transaction.
+    pub recipients: usize,
+    /// Error replies before 421 4.7.0.
+    pub errors: u32,
+    /// Commands before 421 4.7.0.
+    pub commands: u32,
+}
+
+/// Per-state idle bounds and the session's total lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Waiting for a command.
+    pub command: Duration,
+    /// Waiting for message content.
+    pub data: Duration,
+    /// Either of the above while the shard is under stress.
+    pub under_stress: Duration,
+    /// The whole session.
+    pub session: Duration,
+}
+
+/// Everything a session needs to know about its server, shared by all sessions of
+/// a shard (behind an `Rc` in the shell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Our name in the greeting and the EHLO reply.
+    pub hostname: String,
+    /// Extensions we offer.
+    pub extensions: Extensions,
+    /// Bounds.
+    pub limits: Limits,
+    /// Time bounds.
+    pub timeouts: Timeouts,
+}
+
+/// A stage where the shell must decide before the session goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A client connected: greet it or not.
+    Connect,
+    /// HELO or EHLO with this name.
+    Helo {
+        /// The name the client gave.
+        name: String,
+        /// EHLO rather than HELO.
+        extended: bool,
+    },
+    /// MAIL FROM with its parameters.
+    Mail(ReversePath, MailParams),
+    /// RCPT TO for this recipient.
+    Rcpt(ForwardPath, RcptParams),
+    /// DATA or a first BDAT: content is about to be buffered (check the budget).
+    Data,
+    /// A complete, well-formed message in canonical CRLF lines, un-stuffed.
+    Message(Vec<u8>),
+    /// The open transaction ended without a message (RSET, new EHLO, a refused or
+    /// defective message): release whatever the shell holds for it.
+    Reset,
+    /// Close the connection once the pending output is written.
+    Close,
+}
+
+/// The shell's answer to an [`Event`] that waits for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on with the stage's usual reply.
+    Continue,
+    /// Go on, answering with this reply (the upstream's mapped 250, a queue id).
+    ContinueWith(Reply),
+    /// Refuse this stage with this 4xx/5xx reply; the session stays open.
+    Refuse(Reply),
+    /// Send this reply and close the connection.
+    Disconnect(Reply),
+}
+
+/// The envelope of the open transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// MAIL FROM.
+    pub sender: ReversePath,
+    /// MAIL parameters.
+    pub params: MailParams,
+    /// Accepted recipients, in order.
+    pub recipients: Vec<(ForwardPath, RcptParams)>,
+    /// DATA or BDAT once content started.
+    framing: Option<Framing>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for the shell's decision on [`Pending`].
+    Awaiting(Pending),
+    /// Greeting refused: 503 to everything but QUIT (RFC 5321 §3.1).
+    Refused,
+    /// Reading commands.
+    Command,
+    /// Reading DATA content.
+    Data(Box<BodyDecoder>),
+    /// Reading a BDAT chunk's octets.
+    Chunk(Chunk),
+    /// Closed; nothing more happens.
+    Closed,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    /// Octets the BDAT command announced.
+    size: u64,
+    remaining: u64,
+    last: bool,
+    /// The chunk was refused with this reply: read and drop its octets.
+    refused: Option<Reply>,
+}
+
+#[derive(Debug)]
+enum Pending {
+    Connect,
+    Helo { name: String, extended: bool },
+    Mail { sender: ReversePath, params: MailParams },
+    Rcpt(ForwardPath, RcptParams),
+    Data { framing: Framing, after_crlf: bool, chunk: Option<(u64, bool)> },
+    Message,
+}
+
+/// One client's SMTP session.
+#[derive(Debug)]
+pub struct Session {
+    config: std::rc::Rc<SessionConfig>,
+    phase: Phase,
+    helo: Option<(String, bool)>,
+    transaction: Option<Transaction>,
+    decoder: Option<Box<BodyDecoder>>,
+    message: Vec<u8>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    events: VecDeque<Event>,
+    discarding_long_line: bool,
+    errors: u32,
+    commands: u32,
+    idle_deadline: Option<Instant>,
+    session_deadline: Instant,
+    under_stress: bool,
+    draining: bool,
+}
+
+impl Session {
+    /// A session for a client that just connected; its first event is
+    /// [`Event::Connect`].
+    pub fn new(config: std::rc::Rc<SessionConfig>, now: Instant) -> Session {
+        let session_deadline = now + config.timeouts.session;
+        let mut events = VecDeque::with_capacity(2);
+        events.push_back(Event::Connect);
+        Session {
+            config,
+            phase: Phase::Awaiting(Pending::Connect),
+            helo: None,
+            transaction: None,
+            decoder: None,
+            message: Vec::new(),
+            input: Vec::new(),
+            output: Vec::new(),
+            events,
+            discarding_long_line: false,
+            errors: 0,
+            commands: 0,
+            idle_deadline: None,
+            session_deadline,
+            under_stress: false,
+            draining: false,
+        }
+    }
+
+    /// The HELO/EHLO name, once given and accepted.
+    pub fn helo(&self) -> Option<&str> {
+        self.helo.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// True after EHLO (rather than HELO): the protocol is ESMTP.
+    pub fn is_esmtp(&self) -> bool {
+        self.helo.as_ref().is_some_and(|(_, extended)| *extended)
+    }
+
+    /// The open transaction, if MAIL was accepted.
+    pub fn transaction(&self) -> Option<&Transaction> {
+        self.transaction.as_ref()
+    }
+
+    /// Octets of message content held right now (for the shard's buffer budget).
+    pub fn buffered(&self) -> usize {
+        self.message.len() + self.input.len()
+    }
+
+    /// True while the session can take more input (no decision pending, not closed).
+    pub fn wants_input(&self) -> bool {
+        !matches!(self.phase, Phase::Awaiting(_) | Phase::Closed)
+    }
+
+    /// True once the session has closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Reply bytes to write to the client.
+    pub fn transmit(&self) -> &[u8] {
+        &self.output
+    }
+
+    /// Marks the first `n` octets of [`Session::transmit`] as written.
+    pub fn transmitted(&mut self, n: usize) {
+        self.output.drain(..n.min(self.output.len()));
+        if self.output.is_empty() && self.output.capacity() > 4096 {
+            self.output = Vec::new();
+        }
+    }
+
+    /// The next event for the shell.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_closed() {
+            return None;
+        }
+        Some(self.idle_deadline.map_or(self.session_deadline, |d| d.min(self.session_deadline)))
+    }
+
+    /// Tells the session whether its shard is under stress: idle bounds shrink to
+    /// `under_stress` from the next wait on, as Postfix's stress mode does.
+    pub fn set_under_stress(&mut self, now: Instant, stressed: bool) {
+        if self.under_stress != stressed {
+            self.under_stress = stressed;
+            self.arm_idle_timer(now);
+        }
+    }
+
+    /// Fires the time bounds that have passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        if now >= self.session_deadline {
+            self.close_with(table::session_timeout());
+        } else if self.idle_deadline.is_some_and(|d| now >= d) {
+            self.close_with(table::idle_timeout());
+        }
+    }
+
+    /// SIGTERM: close now if idle between transactions, otherwise once the open
+    /// transaction ends. The shell bounds the wait with [`Session::abort`].
+    pub fn begin_shutdown(&mut self) {
+        self.draining = true;
+        self.close_if_drained();
+    }
+
+    /// Ends the session at once with `reply` (shutdown deadline, shard teardown).
+    pub fn abort(&mut self, reply: Reply) {
+        if !self.is_closed() {
+            self.close_with(reply);
+        }
+    }
+
+    /// Feeds octets read from the client.
+    pub fn receive(&mut self, now: Instant, data: &[u8]) {
+        if self.is_closed() {
+            return;
+        }
+        if self.input.is_empty() {
+            let used = self.process(data);
+            self.input.extend_from_slice(&data[used..]);
+        } else {
+            self.input.extend_from_slice(data);
+            self.process_buffered();
+        }
+        self.arm_idle_timer(now);
+    }
+
+    /// Answers the event the session is waiting on, then goes on with any
+    /// pipelined input.
+    pub fn decide(&mut self, now: Instant, verdict: Verdict) {
+        let Phase::Awaiting(_) = self.phase else { return };
+        let Phase::Awaiting(pending) = std::mem::replace(&mut self.phase, Phase::Command) else {
+            unreachable!("checked above")
+        };
+        match verdict {
+            Verdict::Continue => self.accept(pending, None),
+            Verdict::ContinueWith(reply) => self.accept(pending, Some(reply)),
+            Verdict::Refuse(reply) => self.refuse(pending, reply),
+            Verdict::Disconnect(reply) => self.close_with(reply),
+        }
+        self.close_if_drained();
+        if self.wants_input() && !self.input.is_empty() {
+            self.process_buffered();
+        }
+        self.arm_idle_timer(now);
+    }
+
+    /// Goes on past an accepted stage, answering `custom` or the stage's usual reply.
+    fn accept(&mut self, pending: Pending, custom: Option<Reply>) {
+        match pending {
+            Pending::Connect => {
+                let greeting = || Reply::owned(220, None, format!("{} ESMTP ringwall", self.config.hostname));
+                self.send(custom.unwrap_or_else(greeting));
+            }
+            Pending::Helo { name, extended } => {
+                let reply = custom.unwrap_or_else(|| self.helo_reply(extended));
+                self.helo = Some((name, extended));
+                self.send(reply);
+            }
+            Pending::Mail { sender, params } => {
+                self.transaction = Some(Transaction { sender, params, recipients: Vec::new(), framing: None });
+                self.send(custom.unwrap_or_else(table::sender_ok));
+            }
+            Pending::Rcpt(path, params) => {
+                if let Some(t) = self.transaction.as_mut() {
+                    t.recipients.push((path, params));
+                }
+                self.send(custom.unwrap_or_else(table::recipient_ok));
+            }
+            Pending::Data { framing, after_crlf, chunk } => {
+                if let Some(t) = self.transaction.as_mut() {
+                    t.framing = Some(framing);
+                }
+                let decoder = Box::new(BodyDecoder::new(self.config.limits.body, framing, after_crlf));
+                match chunk {
+                    None => {
+                        self.send(custom.unwrap_or_else(table::start_data));
+                        self.phase = Phase::Data(decoder);
+                    }
+                    Some((size, last)) => {
+                        self.decoder = Some(decoder);
+                        self.start_chunk(Chunk { size, remaining: size, last, refused: None });
+                    }
+                }
+            }
+            Pending::Message => {
+                self.transaction = None;
+                self.send(custom.unwrap_or_else(table::queued));
+            }
+        }
+    }
+
+    /// Answers a refused stage with `reply`.
+    fn refuse(&mut self, pending: Pending, reply: Reply) {
+        match pending {
+            Pending::Connect => {
+                self.send(reply);
+                self.phase = Phase::Refused;
+            }
+            Pending::Message => {
+                self.transaction = None;
+                self.send(reply);
+            }
+            // A refused BDAT still owns its octets: read and drop them first.
+            Pending::Data { chunk: Some((size, _)), .. } => {
+                self.start_chunk(Chunk { size, remaining: size, last: true, refused: Some(reply) })
+            }
+            Pending::Data { chunk: None, .. } => {
+                self.reset_transaction();
+                self.send_error(reply);
+            }
+            Pending::Helo { .. } | Pending::Mail { .. } | Pending::Rcpt(..) => self.send_error(reply),
+        }
+    }
+
+    /// Enters a BDAT chunk; a zero-length chunk is complete at once.
+    fn start_chunk(&mut self, chunk: Chunk) {
+        let empty = chunk.remaining == 0;
+        self.phase = Phase::Chunk(chunk);
+        if empty {
+            self.end_of_chunk();
+        }
+    }
+
+    fn helo_reply(&self, extended: bool) -> Reply {
+        let host = &self.config.hostname;
+        if !extended {
+            return Reply::owned(250, None, host.clone());
+        }
+        let ext = &self.config.extensions;
+        let mut lines = vec![host.clone().into(), "PIPELINING".into(), format!("SIZE {}", ext.size).into()];
+        for (offered, name) in [
+            (ext.eight_bit_mime, "8BITMIME"),
+            (true, "ENHANCEDSTATUSCODES"),
+            (ext.smtputf8, "SMTPUTF8"),
+            (ext.chunking, "CHUNKING"),
+            (ext.dsn, "DSN"),
+            (ext.starttls, "STARTTLS"),
+        ] {
+            if offered {
+                lines.push(name.into());
+            }
+        }
+        Reply { code: 250, status: None, lines }
+    }
+
+    fn process_buffered(&mut self) {
+        let input = std::mem::take(&mut self.input);
+        let used = self.process(&input);
+        self.input = input;
+        self.input.drain(..used);
+        if self.input.is_empty() && self.input.capacity() > 4096 {
+            self.input = Vec::new();
+        }
+    }
+
+    /// Consumes as much of `input` as the session can act on now.
+    fn process(&mut self, input: &[u8]) -> usize {
+        let mut pos = 0;
+        while pos < input.len() {
+            let rest = &input[pos..];
+            match &mut self.phase {
+                Phase::Awaiting(_) | Phase::Closed => break,
+                Phase::Command | Phase::Refused => match self.next_command_line(rest) {
+                    Some(used) => pos += used,
+                    None => break,
+                },
+                Phase::Data(decoder) => {
+                    let (used, ended) = decoder.decode(rest, &mut self.message);
+                    pos += used;
+                    if ended {
+                        let Phase::Data(decoder) = std::mem::replace(&mut self.phase, Phase::Command) else {
+                            unreachable!("matched above")
+                        };
+                        self.end_of_message(*decoder);
+                    }
+                }
+                Phase::Chunk(chunk) => {
+                    let take = rest.len().min(usize::try_from(chunk.remaining).unwrap_or(usize::MAX));
+                    chunk.remaining -= take as u64;
+                    if chunk.refused.is_none()
+                        && let Some(decoder) = self.decoder.as_mut()
+                    {
+                        decoder.decode(&rest[..take], &mut self.message);
+                    }
+                    pos += take;
+                    if chunk.remaining == 0 {
+                        self.end_of_chunk();
+                    }
+                }
+            }
+        }
+        pos
+    }
+
+    fn end_of_chunk(&mut self) {
+        let Phase::Chunk(chunk) = std::mem::replace(&mut self.phase, Phase::Command) else { return };
+        if let Some(reply) = chunk.refused {
+            self.reset_transaction();
+            self.send_error(reply);
+            self.close_if_drained();
+            return;
+        }
+        if chunk.last {
+            if let Some(mut decoder) = self.decoder.take() {
+                decoder.finish_chunked(&mut self.message);
+                self.end_of_message(*decoder);
+            }
+        } else {
+            self.send(Reply::owned(250, Some(Status(2, 0, 0)), format!("{} octets received", chunk.size)));
+        }
+    }
+
+    fn end_of_message(&mut self, decoder: BodyDecoder) {
+        if let Some(defect) = decoder.defect() {
+            self.message = Vec::new();
+            self.reset_transaction();
+            self.send_error(defect.reply());
+            self.close_if_drained();
+            return;
+        }
+        let message = std::mem::take(&mut self.message);
+        self.events.push_back(Event::Message(message));
+        self.phase = Phase::Awaiting(Pending::Message);
+    }
+
+    /// Takes one command line from `rest` and acts on it. Returns the octets used,
+    /// or `None` when no complete line is there yet.
+    fn next_command_line(&mut self, rest: &[u8]) -> Option<usize> {
+        let limit = self.config.limits.command_line;
+        let Some(lf) = memchr(b'\n', rest) else {
+            if self.discarding_long_line || rest.len() > limit {
+                self.discarding_long_line = true;
+                return Some(rest.len());
+            }
+            return None;
+        };
+        if std::mem::take(&mut self.discarding_long_line) || lf + 1 > limit {
+            self.send_error(table::line_too_long());
+            return Some(lf + 1);
+        }
+        let (line, crlf) = match rest[..lf].strip_suffix(b"\r") {
+            Some(line) => (line, true),
+            None => (&rest[..lf], false),
+        };
+        self.commands += 1;
+        if self.commands > self.config.limits.commands {
+            self.close_with(table::too_many_commands());
+        } else if line.contains(&b'\r') {
+            self.send_error(table::bare_cr_command());
+        } else if !crlf && self.config.limits.body.bare_lf == BareLf::Reject {
+            self.send_error(table::bare_lf_command());
+        } else if matches!(self.phase, Phase::Refused) {
+            self.refused_greeting_command(line);
+        } else {
+            match command::parse(line) {
+                Ok(cmd) => self.command(cmd, crlf),
+                Err(e) => self.send_error(e.reply()),
+            }
+        }
+        Some(lf + 1)
+    }
+
+    fn refused_greeting_command(&mut self, line: &[u8]) {
+        if command::parse(line) == Ok(Command::Quit) {
+            self.send(table::bye());
+            self.close();
+        } else {
+            self.send_error(table::refused_send_quit());
+        }
+    }
+
+    fn command(&mut self, cmd: Command, crlf: bool) {
+        match cmd {
+            Command::Ehlo(name) => self.await_decision(Pending::Helo { name, extended: true }),
+            Command::Helo(name) => self.await_decision(Pending::Helo { name, extended: false }),
+            Command::Mail(sender, params) => self.mail(sender, params),
+            Command::Rcpt(path, params) => self.rcpt(path, params),
+            Command::Data => self.data(crlf),
+            Command::Bdat { size, last } => self.bdat(size, last),
+            Command::Rset => {
+                self.reset_transaction();
+                self.send(table::ok());
+                self.close_if_drained();
+            }
+            Command::Noop => self.send(table::ok()),
+            Command::Quit => {
+                self.reset_transaction();
+                self.send(table::bye());
+                self.close();
+            }
+            Command::Vrfy => self.send(table::vrfy()),
+            Command::Expn => self.send_error(table::expn()),
+            Command::Help => self.send(table::help()),
+            Command::Starttls => self.send_error(table::no_starttls()),
+        }
+    }
+
+    fn await_decision(&mut self, pending: Pending) {
+        if let Pending::Helo { .. } = pending {
+            // EHLO/HELO resets any transaction (RFC 5321 §4.1.4).
+            self.reset_transaction();
+        }
+        self.events.push_back(match &pending {
+            Pending::Connect => Event::Connect,
+            Pending::Helo { name, extended } => Event::Helo { name: name.clone(), extended: *extended },
+            Pending::Mail { sender, params } => Event::Mail(sender.clone(), params.clone()),
+            Pending::Rcpt(path, params) => Event::Rcpt(path.clone(), params.clone()),
+            Pending::Data { .. } => Event::Data,
+            Pending::Message => unreachable!("messages are raised by end_of_message"),
+        });
+        self.phase = Phase::Awaiting(pending);
+    }
+
+    fn mail(&mut self, sender: ReversePath, params: MailParams) {
+        let ext = &self.config.extensions;
+        let refusal = if self.helo.is_none() {
+            Some(table::need_helo())
+        } else if self.transaction.is_some() {
+            Some(table::nested_mail())
+        } else if params.size.is_some_and(|s| s > self.config.limits.body.max_size) {
+            Some(table::message_too_big())
+        } else if (params.body == Some(Body::EightBitMime) && !ext.eight_bit_mime)
+            || (params.smtputf8 && !ext.smtputf8)
+            || (params.uses_dsn() && !ext.dsn)
+        {
+            Some(table::unsupported_parameter())
+        } else if !sender.is_ascii() && !params.smtputf8 {
+            Some(table::needs_smtputf8())
+        } else {
+            None
+        };
+        match refusal {
+            Some(reply) => self.send_error(reply),
+            None => self.await_decision(Pending::Mail { sender, params }),
+        }
+    }
+
+    fn rcpt(&mut self, path: ForwardPath, params: RcptParams) {
+        let Some(t) = self.transaction.as_ref() else {
+            return self.send_error(table::need_mail());
+        };
+        if t.framing.is_some() {
+            return self.send_error(table::mixed_data());
+        }
+        if params.uses_dsn() && !self.config.extensions.dsn {
+            return self.send_error(table::unsupported_parameter());
+        }
+        if !path.is_ascii() && !t.params.smtputf8 {
+            return self.send_error(table::needs_smtputf8());
+        }
+        if t.recipients.len() >= self.config.limits.recipients {
+            return self.send(table::too_many_recipients());
+        }
+        self.await_decision(Pending::Rcpt(path, params));
+    }
+
+    fn data(&mut self, after_crlf: bool) {
+        match self.transaction.as_ref() {
+            None => self.send_error(table::need_mail()),
+            Some(t) if t.framing.is_some() => self.send_error(table::mixed_data()),
+            Some(t) if t.recipients.is_empty() => self.send_error(table::need_rcpt()),
+            Some(_) => self.await_decision(Pending::Data { framing: Framing::Dot, after_crlf, chunk: None }),
+        }
+    }
+
+    fn bdat(&mut self, size: u64, last: bool) {
+        let refusal = match self.transaction.as_ref() {
+            // Without CHUNKING offered the octets are still read as data, never as commands.
+            _ if !self.config.extensions.chunking => table::unknown_command(),
+            None => table::need_mail(),
+            Some(t) if t.framing == Some(Framing::Dot) => table::mixed_data(),
+            Some(t) if t.recipients.is_empty() => table::need_rcpt(),
+            Some(t) if t.framing == Some(Framing::Chunked) => {
+                return self.start_chunk(Chunk { size, remaining: size, last, refused: None });
+            }
+            Some(_) => {
+                let pending = Pending::Data { framing: Framing::Chunked, after_crlf: true, chunk: Some((size, last)) };
+                return self.await_decision(pending);
+            }
+        };
+        self.start_chunk(Chunk { size, remaining: size, last: true, refused: Some(refusal) });
+    }
+
+    fn reset_transaction(&mut self) {
+        if self.transaction.take().is_some() {
+            self.events.push_back(Event::Reset);
+        }
+        self.decoder = None;
+        self.message = Vec::new();
+    }
+
+    fn send(&mut self, reply: Reply) {
+        reply.write_to(&mut self.output);
+    }
+
+    /// Sends an error reply, counting it; past the limit the session ends instead.
+    fn send_error(&mut self, reply: Reply) {
+        self.errors += 1;
+        if self.errors > self.config.limits.errors {
+            self.reset_transaction();
+            self.close_with(table::too_many_errors());
+        } else {
+            self.send(reply);
+        }
+    }
+
+    fn close_with(&mut self, reply: Reply) {
+        self.reset_transaction();
+        self.send(reply);
+        self.close();
+    }
+
+    fn close(&mut self) {
+        if !self.is_closed() {
+            self.phase = Phase::Closed;
+            self.idle_deadline = None;
+            self.events.push_back(Event::Close);
+        }
+    }
+
+    fn close_if_drained(&mut self) {
+        let idle = matches!(self.phase, Phase::Command | Phase::Refused) && self.transaction.is_none();
+        if self.draining && idle {
+            self.close_with(table::shutting_down());
+        }
+    }
+
+    fn arm_idle_timer(&mut self, now: Instant) {
+        let t = &self.config.timeouts;
+        let bound = match self.phase {
+            Phase::Awaiting(_) | Phase::Closed => None,
+            Phase::Data(_) | Phase::Chunk(_) => Some(t.data),
+            Phase::Command | Phase::Refused => Some(t.command),
+        };
+        self.idle_deadline = bound.map(|b| now + if self.under_stress { b.min(t.under_stress) } else { b });
+    }
+}

@@ -1,0 +1,460 @@
+//! Byte-for-byte tests of the session state machine with a fake clock.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::data::{BareLf, BodyLimits};
+use super::reply::table;
+use super::session::{Event, Extensions, Limits, Session, SessionConfig, Timeouts, Verdict};
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        hostname: "mx.test".into(),
+        extensions: Extensions {
+            size: 10_000,
+            eight_bit_mime: true,
+            smtputf8: true,
+            chunking: true,
+            dsn: true,
+            starttls: false,
+        },
+        limits: Limits {
+            command_line: 512,
+            body: BodyLimits { max_size: 10_000, max_header: 1_000, max_line: 998, bare_lf: BareLf::Normalize },
+            recipients: 3,
+            errors: 5,
+            commands: 50,
+        },
+        timeouts: Timeouts {
+            command: Duration::from_secs(300),
+            data: Duration::from_secs(600),
+            under_stress: Duration::from_secs(10),
+            session: Duration::from_secs(3600),
+        },
+    }
+}
+
+/// A fake shell: answers every event with `Continue` unless a rule says otherwise,
+/// and records events and output.
+struct Harness {
+    session: Session,
+    now: Instant,
+    events: Vec<Event>,
+    rule: Box<dyn FnMut(&Event) -> Verdict>,
+}
+
+impl Harness {
+    fn new(config: SessionConfig) -> Harness {
+        let now = Instant::now();
+        let mut h = Harness {
+            session: Session::new(Rc::new(config), now),
+            now,
+            events: Vec::new(),
+            rule: Box::new(|_| Verdict::Continue),
+        };
+        h.pump();
+        h
+    }
+
+    fn with_rule(mut self, rule: impl FnMut(&Event) -> Verdict + 'static) -> Harness {
+        self.rule = Box::new(rule);
+        self
+    }
+
+    fn pump(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            let waits = matches!(
+                event,
+                Event::Connect | Event::Helo { .. } | Event::Mail(..) | Event::Rcpt(..) | Event::Data | Event::Message(_)
+            );
+            let verdict = (self.rule)(&event);
+            self.events.push(event);
+            if waits {
+                self.session.decide(self.now, verdict);
+            }
+        }
+    }
+
+    /// Sends `input` and returns the output it produced.
+    fn send(&mut self, input: &[u8]) -> String {
+        self.session.receive(self.now, input);
+        self.pump();
+        self.take_output()
+    }
+
+    fn take_output(&mut self) -> String {
+        let out = String::from_utf8_lossy(self.session.transmit()).into_owned();
+        let n = self.session.transmit().len();
+        self.session.transmitted(n);
+        out
+    }
+
+    fn messages(&self) -> Vec<Vec<u8>> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn greeted() -> Harness {
+    let mut h = Harness::new(config());
+    assert_eq!(h.take_output(), "220 mx.test ESMTP ringwall\r\n");
+    h
+}
+
+fn in_transaction() -> Harness {
+    let mut h = greeted();
+    h.send(b"EHLO c.example\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<r@example.net>\r\n");
+    h
+}
+
+#[test]
+fn ehlo_lists_extensions() {
+    let mut h = greeted();
+    assert_eq!(
+        h.send(b"EHLO client.example\r\n"),
+        "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n\
+         250-SMTPUTF8\r\n250-CHUNKING\r\n250 DSN\r\n"
+    );
+    assert_eq!(h.session.helo(), Some("client.example"));
+    assert!(h.session.is_esmtp());
+}
+
+#[test]
+fn helo_is_plain() {
+    let mut h = greeted();
+    assert_eq!(h.send(b"HELO client.example\r\n"), "250 mx.test\r\n");
+    assert!(!h.session.is_esmtp());
+}
+
+#[test]
+fn full_pipelined_transaction() {
+    let mut h = greeted();
+    let out = h.send(
+        b"EHLO c\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<a@example.net>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n",
+    );
+    assert!(out.ends_with("250 2.1.0 Sender ok\r\n250 2.1.5 Recipient ok\r\n250 2.1.5 Recipient ok\r\n354 2.0.0 End data with <CR><LF>.<CR><LF>\r\n"), "{out}");
+    assert_eq!(h.send(b"Subject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n"), "250 2.0.0 Ok: queued\r\n221 2.0.0 Bye\r\n");
+    assert_eq!(h.messages(), vec![b"Subject: hi\r\n\r\n.dot\r\n".to_vec()]);
+    assert!(h.session.is_closed());
+    assert_eq!(h.events.last(), Some(&Event::Close));
+}
+
+#[test]
+fn any_split_gives_the_same_output() {
+    let script = b"EHLO c\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<a@example.net>\r\nDATA\r\nA: b\r\n\r\nx\r\n.\r\nQUIT\r\n";
+    let mut whole = greeted();
+    let expected = whole.send(script);
+    for cut in 0..script.len() {
+        let mut h = greeted();
+        let mut out = h.send(&script[..cut]);
+        out += &h.send(&script[cut..]);
+        assert_eq!(out, expected, "cut at {cut}");
+    }
+}
+
+#[test]
+fn mail_before_helo() {
+    let mut h = greeted();
+    assert_eq!(h.send(b"MAIL FROM:<s@example.org>\r\n"), "503 5.5.1 Send HELO/EHLO first\r\n");
+}
+
+#[test]
+fn sequence_errors() {
+    let mut h = greeted();
+    h.send(b"EHLO c\r\n");
+    assert_eq!(h.send(b"RCPT TO:<a@example.net>\r\n"), "503 5.5.1 Send MAIL first\r\n");
+    assert_eq!(h.send(b"DATA\r\n"), "503 5.5.1 Send MAIL first\r\n");
+    h.send(b"MAIL FROM:<>\r\n");
+    assert_eq!(h.send(b"MAIL FROM:<>\r\n"), "503 5.5.1 Sender already specified\r\n");
+    assert_eq!(h.send(b"DATA\r\n"), "554 5.5.1 No valid recipients\r\n");
+}
+
+#[test]
+fn unknown_command_and_simple_verbs() {
+    let mut h = greeted();
+    assert_eq!(h.send(b"FOO\r\n"), "500 5.5.2 Command unrecognized\r\n");
+    assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
+    assert_eq!(h.send(b"RSET\r\n"), "250 2.0.0 Ok\r\n");
+    assert_eq!(h.send(b"VRFY root\r\n"), "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n");
+    assert_eq!(h.send(b"EXPN staff\r\n"), "502 5.5.1 EXPN command disabled\r\n");
+    assert_eq!(h.send(b"HELP\r\n"), "214 2.0.0 See RFC 5321; this is an SMTP proxy\r\n");
+    assert_eq!(h.send(b"STARTTLS\r\n"), "502 5.5.1 STARTTLS not available\r\n");
+}
+
+#[test]
+fn bare_lf_ends_commands_in_normalize_mode() {
+    let mut h = greeted();
+    assert_eq!(h.send(b"NOOP\n"), "250 2.0.0 Ok\r\n");
+}
+
+#[test]
+fn bare_lf_command_rejected_in_reject_mode() {
+    let mut c = config();
+    c.limits.body.bare_lf = BareLf::Reject;
+    let mut h = Harness::new(c);
+    h.take_output();
+    assert_eq!(h.send(b"NOOP\n"), "500 5.5.2 Bare LF in command; end lines with CRLF\r\n");
+}
+
+#[test]
+fn bare_cr_in_command() {
+    let mut h = greeted();
+    assert_eq!(h.send(b"NOOP\rRSET\r\n"), "500 5.5.2 Bare CR in command\r\n");
+}
+
+#[test]
+fn long_command_line_answered_once() {
+    let mut h = greeted();
+    let mut line = b"NOOP ".to_vec();
+    line.resize(2000, b'x');
+    // Sent in pieces: the line must be discarded, not split into commands.
+    assert_eq!(h.send(&line[..600]), "");
+    assert_eq!(h.send(&line[600..]), "");
+    assert_eq!(h.send(b"RSET\r\nNOOP\r\n"), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
+    // Exactly at the limit (512 with CRLF) is fine; one more is not.
+    let mut ok = b"NOOP ".to_vec();
+    ok.resize(510, b'y');
+    ok.extend_from_slice(b"\r\n");
+    assert_eq!(h.send(&ok), "250 2.0.0 Ok\r\n");
+    let mut over = b"NOOP ".to_vec();
+    over.resize(511, b'y');
+    over.extend_from_slice(b"\r\n");
+    assert_eq!(h.send(&over), "500 5.5.2 Line too long\r\n");
+}
+
+#[test]
+fn error_limit_closes_with_421() {
+    let mut h = greeted();
+    for _ in 0..5 {
+        assert_eq!(h.send(b"BAD\r\n"), "500 5.5.2 Command unrecognized\r\n");
+    }
+    assert_eq!(h.send(b"BAD\r\n"), "421 4.7.0 Too many errors; closing connection\r\n");
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn command_limit_closes_with_421() {
+    let mut h = greeted();
+    let out = h.send(&b"NOOP\r\n".repeat(51));
+    assert_eq!(out, format!("{}421 4.7.0 Too many commands; closing connection\r\n", "250 2.0.0 Ok\r\n".repeat(50)));
+}
+
+#[test]
+fn recipient_limit_gives_452() {
+    let mut h = in_transaction();
+    h.send(b"RCPT TO:<b@example.net>\r\nRCPT TO:<c@example.net>\r\n");
+    assert_eq!(h.send(b"RCPT TO:<d@example.net>\r\n"), "452 4.5.3 Too many recipients\r\n");
+}
+
+#[test]
+fn size_parameter_over_limit() {
+    let mut h = greeted();
+    h.send(b"EHLO c\r\n");
+    assert_eq!(
+        h.send(b"MAIL FROM:<s@example.org> SIZE=10001\r\n"),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
+    assert_eq!(h.send(b"MAIL FROM:<s@example.org> SIZE=10000\r\n"), "250 2.1.0 Sender ok\r\n");
+}
+
+#[test]
+fn unadvertised_parameters_refused() {
+    let mut c = config();
+    c.extensions.eight_bit_mime = false;
+    c.extensions.dsn = false;
+    c.extensions.smtputf8 = false;
+    let mut h = Harness::new(c);
+    h.send(b"EHLO c\r\n");
+    for line in ["MAIL FROM:<s@example.org> BODY=8BITMIME\r\n", "MAIL FROM:<s@example.org> SMTPUTF8\r\n",
+        "MAIL FROM:<s@example.org> RET=FULL\r\n"]
+    {
+        assert_eq!(h.send(line.as_bytes()), "555 5.5.4 Unsupported MAIL/RCPT parameter\r\n", "{line}");
+    }
+}
+
+#[test]
+fn non_ascii_address_needs_smtputf8() {
+    let mut h = greeted();
+    h.send(b"EHLO c\r\n");
+    assert_eq!(
+        h.send("MAIL FROM:<josé@example.org>\r\n".as_bytes()),
+        "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter\r\n"
+    );
+    assert_eq!(h.send("MAIL FROM:<josé@example.org> SMTPUTF8\r\n".as_bytes()), "250 2.1.0 Sender ok\r\n");
+}
+
+#[test]
+fn refused_recipient_is_not_kept() {
+    let mut h = greeted().with_rule(|e| match e {
+        Event::Rcpt(path, _) if path.to_string().contains("foreign") => Verdict::Refuse(table::relay_denied()),
+        _ => Verdict::Continue,
+    });
+    h.send(b"EHLO c\r\nMAIL FROM:<s@example.org>\r\n");
+    assert_eq!(h.send(b"RCPT TO:<x@foreign.example>\r\n"), "550 5.7.1 Relay access denied\r\n");
+    assert_eq!(h.send(b"DATA\r\n"), "554 5.5.1 No valid recipients\r\n");
+    assert_eq!(h.send(b"RCPT TO:<x@example.net>\r\n"), "250 2.1.5 Recipient ok\r\n");
+    assert_eq!(h.session.transaction().unwrap().recipients.len(), 1);
+}
+
+#[test]
+fn message_verdict_reply_is_used() {
+    let mut h = in_transaction().with_rule(|e| match e {
+        Event::Message(_) => Verdict::Refuse(table::upstream_lost()),
+        _ => Verdict::Continue,
+    });
+    h.send(b"DATA\r\n");
+    assert_eq!(h.send(b"x\r\n.\r\n"), "451 4.4.2 Connection to the mail server lost; try again later\r\n");
+    assert!(h.session.transaction().is_none());
+}
+
+#[test]
+fn defective_message_is_refused_and_reset() {
+    let mut h = in_transaction();
+    h.send(b"DATA\r\n");
+    assert_eq!(h.send(b"a\rb\r\n.\r\n"), "550 5.5.2 Message contains bare CR; use CRLF line ends\r\n");
+    assert!(h.messages().is_empty());
+    assert!(h.events.contains(&Event::Reset));
+    assert!(h.session.transaction().is_none());
+}
+
+#[test]
+fn oversized_message_gets_552_after_end_of_data() {
+    let mut h = in_transaction();
+    h.send(b"DATA\r\n");
+    let body = format!("Subject: big\r\n\r\n{}", format!("{}\r\n", "a".repeat(900)).repeat(12));
+    assert_eq!(h.send(body.as_bytes()), "");
+    assert_eq!(h.send(b".\r\n"), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+    assert_eq!(h.session.buffered(), 0);
+}
+
+#[test]
+fn data_refused_by_budget() {
+    let mut h = in_transaction().with_rule(|e| match e {
+        Event::Data => Verdict::Refuse(table::buffer_full()),
+        _ => Verdict::Continue,
+    });
+    assert_eq!(h.send(b"DATA\r\n"), "452 4.3.1 Insufficient system storage; try again later\r\n");
+    // The transaction is gone and the next line is a command again.
+    assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
+}
+
+#[test]
+fn bdat_chunks() {
+    let mut h = in_transaction();
+    assert_eq!(h.send(b"BDAT 5\r\nA: b\r"), "250 2.0.0 5 octets received\r\n");
+    assert_eq!(h.send(b"BDAT 10 LAST\r\n\n\r\n.body\r\n"), "250 2.0.0 Ok: queued\r\n");
+    assert_eq!(h.messages(), vec![b"A: b\r\n\r\n.body\r\n".to_vec()]);
+}
+
+#[test]
+fn bdat_octets_are_never_commands() {
+    let mut h = greeted();
+    h.send(b"EHLO c\r\n");
+    // BDAT without a transaction is refused, but its octets are still swallowed.
+    assert_eq!(h.send(b"BDAT 6\r\nQUIT\r\nNOOP\r\n"), "503 5.5.1 Send MAIL first\r\n250 2.0.0 Ok\r\n");
+    assert!(!h.session.is_closed());
+}
+
+#[test]
+fn bdat_zero_last_ends_message() {
+    let mut h = in_transaction();
+    assert_eq!(h.send(b"BDAT 3\r\nab\n"), "250 2.0.0 3 octets received\r\n");
+    assert_eq!(h.send(b"BDAT 0 LAST\r\n"), "250 2.0.0 Ok: queued\r\n");
+    assert_eq!(h.messages(), vec![b"ab\r\n".to_vec()]);
+}
+
+#[test]
+fn data_after_bdat_is_refused() {
+    let mut h = in_transaction();
+    h.send(b"BDAT 2\r\nab");
+    assert_eq!(h.send(b"DATA\r\n"), "503 5.5.1 Cannot mix DATA and BDAT in one transaction\r\n");
+}
+
+#[test]
+fn rset_and_ehlo_reset_the_transaction() {
+    let mut h = in_transaction();
+    h.send(b"RSET\r\n");
+    assert!(h.session.transaction().is_none());
+    assert!(h.events.contains(&Event::Reset));
+    let mut h = in_transaction();
+    h.send(b"EHLO again\r\n");
+    assert!(h.session.transaction().is_none());
+}
+
+#[test]
+fn connect_refusal_answers_503_until_quit() {
+    let mut h = Harness::new(config()).with_rule(|_| Verdict::Continue);
+    h.take_output();
+    let mut h2 = {
+        let now = Instant::now();
+        let mut s = Session::new(Rc::new(config()), now);
+        assert_eq!(s.poll_event(), Some(Event::Connect));
+        s.decide(now, Verdict::Refuse(super::reply::Reply::new(554, super::reply::Status(5, 7, 1), "Go away")));
+        s
+    };
+    let now = Instant::now();
+    h2.receive(now, b"EHLO x\r\nQUIT\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(h2.transmit()),
+        "554 5.7.1 Go away\r\n503 5.5.1 Service refused; send QUIT\r\n221 2.0.0 Bye\r\n"
+    );
+    assert!(h2.is_closed());
+    assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
+}
+
+#[test]
+fn idle_timeout_and_stress() {
+    let mut h = greeted();
+    let deadline = h.session.poll_timeout().unwrap();
+    assert_eq!(deadline, h.now + Duration::from_secs(300));
+    h.session.set_under_stress(h.now, true);
+    assert_eq!(h.session.poll_timeout().unwrap(), h.now + Duration::from_secs(10));
+    h.session.handle_timeout(h.now + Duration::from_secs(9));
+    assert!(!h.session.is_closed());
+    h.session.handle_timeout(h.now + Duration::from_secs(10));
+    assert_eq!(h.take_output(), "421 4.4.2 Timeout exceeded; closing connection\r\n");
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn no_idle_timer_while_waiting_for_the_shell() {
+    let now = Instant::now();
+    let mut s = Session::new(Rc::new(config()), now);
+    // Awaiting the connect decision: only the session bound is armed.
+    assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(3600)));
+    s.handle_timeout(now + Duration::from_secs(3600));
+    assert!(s.is_closed());
+    assert_eq!(String::from_utf8_lossy(s.transmit()), "421 4.4.2 Session time limit exceeded; closing connection\r\n");
+}
+
+#[test]
+fn shutdown_waits_for_the_open_transaction() {
+    let mut h = in_transaction();
+    h.session.begin_shutdown();
+    assert!(!h.session.is_closed());
+    h.send(b"DATA\r\n");
+    assert_eq!(h.send(b"x\r\n.\r\n"), "250 2.0.0 Ok: queued\r\n421 4.3.2 Service shutting down; try again later\r\n");
+    assert!(h.session.is_closed());
+    let mut idle = greeted();
+    idle.session.begin_shutdown();
+    assert_eq!(idle.take_output(), "421 4.3.2 Service shutting down; try again later\r\n");
+}
+
+#[test]
+fn pipelined_input_waits_while_a_decision_is_pending() {
+    let now = Instant::now();
+    let mut s = Session::new(Rc::new(config()), now);
+    s.poll_event();
+    s.decide(now, Verdict::Continue);
+    s.receive(now, b"EHLO c\r\nNOOP\r\n");
+    assert!(!s.wants_input());
+    assert!(matches!(s.poll_event(), Some(Event::Helo { .. })));
+    assert!(!String::from_utf8_lossy(s.transmit()).contains("250 2.0.0 Ok"));
+    s.decide(now, Verdict::Continue);
+    assert!(String::from_utf8_lossy(s.transmit()).ends_with("250 2.0.0 Ok\r\n"));
+}
