@@ -4,4 +4,10 @@
 //! `config`, `server` (the glommio shell), `relay` (upstream forwarding),
 //! `policy` (stage verdicts). See ARCHITECTURE.md for how data flows between them.
 
+pub mod admin;
+pub mod config;
+pub mod demo;
+pub mod policy;
+pub mod relay;
+pub mod server;
 pub mod smtp;

@@ -33,7 +33,7 @@ fn parse_list(list: &str) -> Option<Vec<usize>> {
     for part in list.split(',').filter(|part| !part.is_empty()) {
         match part.split_once('-') {
             Some((first, last)) => {
-                let (first, last) = (first.parse().ok()?, last.parse().ok()?);
+                let (first, last): (usize, usize) = (first.parse().ok()?, last.parse().ok()?);
                 cpus.extend(first..=last);
             }
             None => cpus.push(part.parse().ok()?),

@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         assert!(matches!(parse("fast"), Err(DurationError::NotANumber(_))));
-        assert!(matches!(parse("5 days"), Err(DurationError::UnknownUnit(_))));
+        assert!(matches!(
+            parse("5 days"),
+            Err(DurationError::UnknownUnit(_))
+        ));
         assert!(matches!(parse("1e3s"), Err(DurationError::UnknownUnit(_))));
         assert!(matches!(
             parse("99999999999999999999999h"),

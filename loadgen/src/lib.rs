@@ -5,6 +5,12 @@
 //! without spawning a process or parsing its output.
 //!
 //! - [`sink`]: a fast counting SMTP server that plays the upstream mail server.
+//!
+//! Shared by the tools: [`cpus`] (where shards may be pinned), [`duration`]
+//! (how durations are spelled on the command line) and [`signals`] (how
+//! SIGINT/SIGTERM reach the shards).
+
+#![warn(missing_docs)]
 
 pub mod cpus;
 pub mod duration;

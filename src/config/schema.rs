@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::units::{ByteSize, HumanDuration};
 
 /// The whole configuration file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Listeners, identity and connection-level limits.
@@ -47,6 +47,8 @@ pub enum BareNewlines {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Addresses to accept SMTP on; every shard binds each with SO_REUSEPORT.
+    /// One address or a list, as for `upstream.address`.
+    #[serde(deserialize_with = "super::units::one_or_many")]
     pub listen: Vec<SocketAddr>,
     /// Our name in the banner, EHLO reply and Received header.
     pub hostname: String,
@@ -108,7 +110,8 @@ pub struct DomainsConfig {
 pub struct LimitsConfig {
     /// Longest command line including CRLF (never under 512; 500 5.5.2 past it).
     pub command_line: ByteSize,
-    /// Longest DATA line (at least 64 KiB; real mail exceeds 1,000 octets).
+    /// Longest DATA line (at least 1,000 octets, the RFC 5321 limit; the default is
+    /// 64 KiB because real mail exceeds 1,000 octets).
     pub data_line: ByteSize,
     /// Largest header section of a message (552 5.3.4 past it).
     pub header_size: ByteSize,
@@ -161,19 +164,6 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `ringwall=debug`.
     pub level: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            upstream: UpstreamConfig::default(),
-            domains: DomainsConfig::default(),
-            limits: LimitsConfig::default(),
-            timeouts: TimeoutsConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -236,6 +226,9 @@ impl Default for TimeoutsConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { format: LogFormat::Text, level: "info".to_string() }
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".to_string(),
+        }
     }
 }

@@ -40,7 +40,11 @@ impl Mailbox {
     /// The local part with quoting removed (`"a@b"` becomes `a@b`): what relay
     /// checks must look at, since an upstream interprets it unquoted.
     pub fn local_unquoted(&self) -> Cow<'_, str> {
-        let Some(inner) = self.local.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        let Some(inner) = self
+            .local
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+        else {
             return Cow::Borrowed(&self.local);
         };
         let mut out = String::with_capacity(inner.len());
@@ -138,7 +142,10 @@ pub fn parse_reverse_path(input: &str) -> Result<(ReversePath, &str), AddressErr
     if inner.is_empty() {
         return Ok((ReversePath::Null, rest));
     }
-    Ok((ReversePath::Mailbox(parse_mailbox(strip_source_route(inner)?)?), rest))
+    Ok((
+        ReversePath::Mailbox(parse_mailbox(strip_source_route(inner)?)?),
+        rest,
+    ))
 }
 
 /// Parses a forward-path at the start of `input`; returns it and the rest.
@@ -150,7 +157,10 @@ pub fn parse_forward_path(input: &str) -> Result<(ForwardPath, &str), AddressErr
     if inner.eq_ignore_ascii_case("postmaster") {
         return Ok((ForwardPath::Postmaster(inner.to_string()), rest));
     }
-    Ok((ForwardPath::Mailbox(parse_mailbox(strip_source_route(inner)?)?), rest))
+    Ok((
+        ForwardPath::Mailbox(parse_mailbox(strip_source_route(inner)?)?),
+        rest,
+    ))
 }
 
 /// Splits `<path> rest` (or, leniently like Postfix, an unbracketed `path rest`)
@@ -213,7 +223,10 @@ fn parse_mailbox(text: &str) -> Result<Mailbox, AddressError> {
     if !(is_domain(domain) || is_address_literal(domain)) {
         return Err(AddressError::Malformed);
     }
-    Ok(Mailbox { local: local.to_string(), domain: domain.to_string() })
+    Ok(Mailbox {
+        local: local.to_string(),
+        domain: domain.to_string(),
+    })
 }
 
 /// Returns the index of the `@` that ends a valid local part.
@@ -240,7 +253,9 @@ fn local_part_end(text: &str) -> Option<usize> {
     let at = text.find('@')?;
     let local = &text[..at];
     let dot_string = !local.is_empty()
-        && local.split('.').all(|atom| !atom.is_empty() && atom.bytes().all(is_atext));
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.bytes().all(is_atext));
     dot_string.then_some(at)
 }
 
@@ -257,7 +272,8 @@ pub fn is_domain(domain: &str) -> bool {
             let b = label.as_bytes();
             !b.is_empty()
                 && b.len() <= 63
-                && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80)
+                && b.iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80)
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
         })
@@ -268,7 +284,10 @@ pub fn is_address_literal(domain: &str) -> bool {
     let Some(inner) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) else {
         return false;
     };
-    if let Some(v6) = inner.strip_prefix("IPv6:").or_else(|| inner.strip_prefix("ipv6:")) {
+    if let Some(v6) = inner
+        .strip_prefix("IPv6:")
+        .or_else(|| inner.strip_prefix("ipv6:"))
+    {
         return v6.parse::<std::net::Ipv6Addr>().is_ok();
     }
     if inner.parse::<std::net::Ipv4Addr>().is_ok() {
@@ -278,7 +297,9 @@ pub fn is_address_literal(domain: &str) -> bool {
         Some((tag, content)) => {
             is_domain(tag)
                 && !content.is_empty()
-                && content.bytes().all(|b| (33..=90).contains(&b) || (94..=126).contains(&b))
+                && content
+                    .bytes()
+                    .all(|b| (33..=90).contains(&b) || (94..=126).contains(&b))
         }
         None => false,
     }
@@ -289,13 +310,19 @@ mod tests {
     use super::*;
 
     fn mailbox(local: &str, domain: &str) -> Mailbox {
-        Mailbox { local: local.into(), domain: domain.into() }
+        Mailbox {
+            local: local.into(),
+            domain: domain.into(),
+        }
     }
 
     #[test]
     fn null_reverse_path() {
         assert_eq!(parse_reverse_path("<>").unwrap(), (ReversePath::Null, ""));
-        assert_eq!(parse_reverse_path("<> SIZE=10").unwrap(), (ReversePath::Null, " SIZE=10"));
+        assert_eq!(
+            parse_reverse_path("<> SIZE=10").unwrap(),
+            (ReversePath::Null, " SIZE=10")
+        );
     }
 
     #[test]
@@ -328,15 +355,21 @@ mod tests {
 
     #[test]
     fn source_route_is_stripped() {
-        let (path, _) = parse_forward_path("<@relay.example,@r2.example:user@example.net>").unwrap();
+        let (path, _) =
+            parse_forward_path("<@relay.example,@r2.example:user@example.net>").unwrap();
         assert_eq!(path, ForwardPath::Mailbox(mailbox("user", "example.net")));
-        assert_eq!(parse_forward_path("<@bad domain:u@example.net>"), Err(AddressError::Malformed));
+        assert_eq!(
+            parse_forward_path("<@bad domain:u@example.net>"),
+            Err(AddressError::Malformed)
+        );
     }
 
     #[test]
     fn quoted_local_part_keeps_quotes_and_unquotes_for_checks() {
         let (path, _) = parse_forward_path(r#"<"a@b\"c>d"@example.net>"#).unwrap();
-        let ForwardPath::Mailbox(m) = path else { panic!("not a mailbox") };
+        let ForwardPath::Mailbox(m) = path else {
+            panic!("not a mailbox")
+        };
         assert_eq!(m.local, r#""a@b\"c>d""#);
         assert_eq!(m.local_unquoted(), r#"a@b"c>d"#);
         assert_eq!(m.domain, "example.net");
@@ -347,14 +380,27 @@ mod tests {
         let (path, _) = parse_forward_path("<u@[192.0.2.1]>").unwrap();
         assert!(matches!(path, ForwardPath::Mailbox(ref m) if m.is_address_literal()));
         assert!(parse_forward_path("<u@[IPv6:2001:db8::1]>").is_ok());
-        assert_eq!(parse_forward_path("<u@[999.1.1.1]>"), Err(AddressError::Malformed));
+        assert_eq!(
+            parse_forward_path("<u@[999.1.1.1]>"),
+            Err(AddressError::Malformed)
+        );
     }
 
     #[test]
     fn malformed_paths() {
-        for bad in ["<u@>", "<@>", "<u>", "<u@example.net", "<a..b@example.net>", "<.a@example.net>",
-            "<u@-bad.example>", "<u@exa mple.net>", "", "<u@example.net>junk", "<u@@example.net>"]
-        {
+        for bad in [
+            "<u@>",
+            "<@>",
+            "<u>",
+            "<u@example.net",
+            "<a..b@example.net>",
+            "<.a@example.net>",
+            "<u@-bad.example>",
+            "<u@exa mple.net>",
+            "",
+            "<u@example.net>junk",
+            "<u@@example.net>",
+        ] {
             assert!(parse_forward_path(bad).is_err(), "{bad:?} parsed");
         }
     }

@@ -62,7 +62,9 @@ impl UpstreamReply {
             .find("queued as ")
             .map(|i| &text[i + 10..])
             .or_else(|| text.find("id=").map(|i| &text[i + 3..]))?;
-        let id = after.split(|c: char| c.is_whitespace() || c == ')').next()?;
+        let id = after
+            .split(|c: char| c.is_whitespace() || c == ')')
+            .next()?;
         (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())).then_some(id)
     }
 }
@@ -110,7 +112,11 @@ impl ReplyParser {
     pub fn next_reply(&mut self) -> Result<Option<UpstreamReply>, ReplyError> {
         loop {
             let Some(lf) = memchr::memchr(b'\n', &self.buf) else {
-                return if self.buf.len() > MAX_REPLY_LINE { Err(ReplyError::TooLong) } else { Ok(None) };
+                return if self.buf.len() > MAX_REPLY_LINE {
+                    Err(ReplyError::TooLong)
+                } else {
+                    Ok(None)
+                };
             };
             if lf > MAX_REPLY_LINE {
                 return Err(ReplyError::TooLong);
@@ -118,22 +124,32 @@ impl ReplyParser {
             let line: Vec<u8> = self.buf.drain(..=lf).collect();
             let line = line.strip_suffix(b"\n").unwrap_or(&line);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) || !matches!(line.get(3), None | Some(b' ' | b'-')) {
+            if line.len() < 3
+                || !line[..3].iter().all(u8::is_ascii_digit)
+                || !matches!(line.get(3), None | Some(b' ' | b'-'))
+            {
                 return Err(ReplyError::Malformed);
             }
-            let code = (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
+            let code = (line[0] - b'0') as u16 * 100
+                + (line[1] - b'0') as u16 * 10
+                + (line[2] - b'0') as u16;
             if *self.code.get_or_insert(code) != code {
                 return Err(ReplyError::Malformed);
             }
             if self.lines.len() >= MAX_REPLY_LINES {
                 return Err(ReplyError::TooLong);
             }
-            self.lines.push(String::from_utf8_lossy(line.get(4..).unwrap_or_default()).into_owned());
+            self.lines
+                .push(String::from_utf8_lossy(line.get(4..).unwrap_or_default()).into_owned());
             if line.get(3) != Some(&b'-') {
                 let lines = std::mem::take(&mut self.lines);
                 self.code = None;
                 let status = lines.first().and_then(|l| parse_status(l, code));
-                return Ok(Some(UpstreamReply { code, status, lines }));
+                return Ok(Some(UpstreamReply {
+                    code,
+                    status,
+                    lines,
+                }));
             }
         }
     }
@@ -180,7 +196,9 @@ impl Capabilities {
         let mut caps = Capabilities::default();
         for line in reply.lines.iter().skip(1) {
             let mut words = line.split_ascii_whitespace();
-            let Some(keyword) = words.next() else { continue };
+            let Some(keyword) = words.next() else {
+                continue;
+            };
             match keyword.to_ascii_uppercase().as_str() {
                 "PIPELINING" => caps.pipelining = true,
                 "SIZE" => caps.size = Some(words.next().and_then(|w| w.parse().ok()).unwrap_or(0)),
@@ -305,10 +323,20 @@ mod tests {
     #[test]
     fn xforward_keeps_offered_attributes_and_splits() {
         let offered = vec!["NAME".to_string(), "ADDR".to_string(), "HELO".to_string()];
-        let lines = xforward_lines(&[("NAME", "[UNAVAILABLE]"), ("ADDR", "192.0.2.1"), ("PORT", "25")], &offered);
+        let lines = xforward_lines(
+            &[
+                ("NAME", "[UNAVAILABLE]"),
+                ("ADDR", "192.0.2.1"),
+                ("PORT", "25"),
+            ],
+            &offered,
+        );
         assert_eq!(lines, ["XFORWARD NAME=[UNAVAILABLE] ADDR=192.0.2.1"]);
         let long_helo = "h".repeat(400);
-        let lines = xforward_lines(&[("NAME", &"n".repeat(200)), ("HELO", &long_helo)], &offered);
+        let lines = xforward_lines(
+            &[("NAME", &"n".repeat(200)), ("HELO", &long_helo)],
+            &offered,
+        );
         assert_eq!(lines.len(), 2);
         assert!(lines.iter().all(|l| l.len() <= MAX_XFORWARD_LINE - 2));
     }

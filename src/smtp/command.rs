@@ -7,7 +7,9 @@
 
 use thiserror::Error;
 
-use super::address::{AddressError, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path};
+use super::address::{
+    AddressError, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path,
+};
 use super::reply::{Reply, table};
 
 /// One parsed SMTP command.
@@ -146,14 +148,24 @@ pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         None => (line, ""),
     };
     let verb_is = |name: &str| verb.eq_ignore_ascii_case(name);
-    let no_args = |cmd: Command| if args.trim().is_empty() { Ok(cmd) } else { Err(CommandError::Syntax) };
+    let no_args = |cmd: Command| {
+        if args.trim().is_empty() {
+            Ok(cmd)
+        } else {
+            Err(CommandError::Syntax)
+        }
+    };
     if verb_is("EHLO") || verb_is("HELO") {
         let name = args.trim();
         if name.is_empty() || name.contains(' ') {
             return Err(CommandError::BadHelo);
         }
         let name = name.to_string();
-        return Ok(if verb_is("EHLO") { Command::Ehlo(name) } else { Command::Helo(name) });
+        return Ok(if verb_is("EHLO") {
+            Command::Ehlo(name)
+        } else {
+            Command::Helo(name)
+        });
     }
     if verb_is("MAIL") {
         let rest = strip_keyword(args, "FROM:").ok_or(CommandError::Syntax)?;
@@ -183,7 +195,8 @@ pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
 
 fn strip_keyword<'a>(args: &'a str, keyword: &str) -> Option<&'a str> {
     let head = args.get(..keyword.len())?;
-    head.eq_ignore_ascii_case(keyword).then(|| &args[keyword.len()..])
+    head.eq_ignore_ascii_case(keyword)
+        .then(|| &args[keyword.len()..])
 }
 
 /// Splits ` KEY=value KEY2` into (upper-case keyword, value) pairs.
@@ -195,7 +208,11 @@ fn esmtp_params(text: &str) -> impl Iterator<Item = Result<(String, Option<&str>
         };
         let key_ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let value_ok = value.is_none_or(|v| !v.is_empty() && !v.contains('='));
-        if key_ok && value_ok { Ok((key.to_ascii_uppercase(), value)) } else { Err(CommandError::Syntax) }
+        if key_ok && value_ok {
+            Ok((key.to_ascii_uppercase(), value))
+        } else {
+            Err(CommandError::Syntax)
+        }
     })
 }
 
@@ -232,10 +249,15 @@ fn parse_mail_params(text: &str) -> Result<MailParams, CommandError> {
                     return Err(CommandError::UnsupportedParameter);
                 }
             }
-            (key, Some(v)) if key == "RET" && (v.eq_ignore_ascii_case("FULL") || v.eq_ignore_ascii_case("HDRS")) => {
+            (key, Some(v))
+                if key == "RET"
+                    && (v.eq_ignore_ascii_case("FULL") || v.eq_ignore_ascii_case("HDRS")) =>
+            {
                 set_once(&mut params.ret, v.to_ascii_uppercase())?;
             }
-            (key, Some(v)) if key == "ENVID" && is_xtext(v) => set_once(&mut params.envid, v.to_string())?,
+            (key, Some(v)) if key == "ENVID" && is_xtext(v) => {
+                set_once(&mut params.envid, v.to_string())?
+            }
             _ => return Err(CommandError::UnsupportedParameter),
         }
     }
@@ -261,7 +283,11 @@ fn parse_rcpt_params(text: &str) -> Result<RcptParams, CommandError> {
 /// RFC 3461 NOTIFY: `NEVER`, or a comma list of SUCCESS, FAILURE, DELAY.
 fn is_notify(v: &str) -> bool {
     v.eq_ignore_ascii_case("NEVER")
-        || v.split(',').all(|w| ["SUCCESS", "FAILURE", "DELAY"].iter().any(|k| w.eq_ignore_ascii_case(k)))
+        || v.split(',').all(|w| {
+            ["SUCCESS", "FAILURE", "DELAY"]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k))
+        })
 }
 
 /// RFC 3461 xtext: printable ASCII except `+` and `=` unless `+` starts a hex pair.
@@ -312,7 +338,10 @@ mod tests {
     }
 
     fn mbox(local: &str, domain: &str) -> Mailbox {
-        Mailbox { local: local.into(), domain: domain.into() }
+        Mailbox {
+            local: local.into(),
+            domain: domain.into(),
+        }
     }
 
     #[test]
@@ -331,16 +360,26 @@ mod tests {
 
     #[test]
     fn helo_and_ehlo() {
-        assert_eq!(p("EHLO client.example"), Ok(Command::Ehlo("client.example".into())));
-        assert_eq!(p("helo [192.0.2.1]"), Ok(Command::Helo("[192.0.2.1]".into())));
+        assert_eq!(
+            p("EHLO client.example"),
+            Ok(Command::Ehlo("client.example".into()))
+        );
+        assert_eq!(
+            p("helo [192.0.2.1]"),
+            Ok(Command::Helo("[192.0.2.1]".into()))
+        );
         assert_eq!(p("EHLO"), Err(CommandError::BadHelo));
         assert_eq!(p("EHLO a b"), Err(CommandError::BadHelo));
     }
 
     #[test]
     fn mail_with_params() {
-        let cmd = p("MAIL FROM:<s@example.org> SIZE=1000 BODY=8BITMIME SMTPUTF8 RET=hdrs ENVID=abc+2Bd").unwrap();
-        let Command::Mail(path, params) = cmd else { panic!("not MAIL") };
+        let cmd =
+            p("MAIL FROM:<s@example.org> SIZE=1000 BODY=8BITMIME SMTPUTF8 RET=hdrs ENVID=abc+2Bd")
+                .unwrap();
+        let Command::Mail(path, params) = cmd else {
+            panic!("not MAIL")
+        };
         assert_eq!(path, ReversePath::Mailbox(mbox("s", "example.org")));
         assert_eq!(params.size, Some(1000));
         assert_eq!(params.body, Some(Body::EightBitMime));
@@ -351,35 +390,77 @@ mod tests {
 
     #[test]
     fn mail_null_sender_lowercase_keyword() {
-        assert_eq!(p("mail from:<>"), Ok(Command::Mail(ReversePath::Null, MailParams::default())));
+        assert_eq!(
+            p("mail from:<>"),
+            Ok(Command::Mail(ReversePath::Null, MailParams::default()))
+        );
     }
 
     #[test]
     fn mail_param_errors() {
-        assert_eq!(p("MAIL FROM:<a@b.example> BODY=BINARYMIME"), Err(CommandError::UnsupportedParameter));
-        assert_eq!(p("MAIL FROM:<a@b.example> AUTH=<>"), Err(CommandError::UnsupportedParameter));
-        assert_eq!(p("MAIL FROM:<a@b.example> SIZE=12x"), Err(CommandError::Syntax));
-        assert_eq!(p("MAIL FROM:<a@b.example> SIZE=1 SIZE=2"), Err(CommandError::UnsupportedParameter));
-        assert_eq!(p("MAIL FROM:<a@b.example> SIZE=99999999999999999999999"), Err(CommandError::Syntax));
+        assert_eq!(
+            p("MAIL FROM:<a@b.example> BODY=BINARYMIME"),
+            Err(CommandError::UnsupportedParameter)
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b.example> AUTH=<>"),
+            Err(CommandError::UnsupportedParameter)
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b.example> SIZE=12x"),
+            Err(CommandError::Syntax)
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b.example> SIZE=1 SIZE=2"),
+            Err(CommandError::UnsupportedParameter)
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b.example> SIZE=99999999999999999999999"),
+            Err(CommandError::Syntax)
+        );
         assert_eq!(p("MAIL TO:<a@b.example>"), Err(CommandError::Syntax));
-        assert_eq!(p("MAIL FROM:<a@>"), Err(CommandError::BadSender(AddressError::Malformed)));
+        assert_eq!(
+            p("MAIL FROM:<a@>"),
+            Err(CommandError::BadSender(AddressError::Malformed))
+        );
     }
 
     #[test]
     fn rcpt_with_dsn_params() {
-        let cmd = p("RCPT TO:<u@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u+40example.net").unwrap();
-        let Command::Rcpt(path, params) = cmd else { panic!("not RCPT") };
+        let cmd = p("RCPT TO:<u@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u+40example.net")
+            .unwrap();
+        let Command::Rcpt(path, params) = cmd else {
+            panic!("not RCPT")
+        };
         assert_eq!(path, ForwardPath::Mailbox(mbox("u", "example.net")));
         assert_eq!(params.notify.as_deref(), Some("SUCCESS,FAILURE"));
         assert_eq!(params.orcpt.as_deref(), Some("rfc822;u+40example.net"));
-        assert_eq!(p("RCPT TO:<u@example.net> NOTIFY=SOMETIMES"), Err(CommandError::UnsupportedParameter));
-        assert_eq!(p("RCPT TO:<>"), Err(CommandError::BadRecipient(AddressError::NullNotAllowed)));
+        assert_eq!(
+            p("RCPT TO:<u@example.net> NOTIFY=SOMETIMES"),
+            Err(CommandError::UnsupportedParameter)
+        );
+        assert_eq!(
+            p("RCPT TO:<>"),
+            Err(CommandError::BadRecipient(AddressError::NullNotAllowed))
+        );
     }
 
     #[test]
     fn bdat_forms() {
-        assert_eq!(p("BDAT 100"), Ok(Command::Bdat { size: 100, last: false }));
-        assert_eq!(p("BDAT 0 LAST"), Ok(Command::Bdat { size: 0, last: true }));
+        assert_eq!(
+            p("BDAT 100"),
+            Ok(Command::Bdat {
+                size: 100,
+                last: false
+            })
+        );
+        assert_eq!(
+            p("BDAT 0 LAST"),
+            Ok(Command::Bdat {
+                size: 0,
+                last: true
+            })
+        );
         assert_eq!(p("BDAT"), Err(CommandError::Syntax));
         assert_eq!(p("BDAT 1 LAST more"), Err(CommandError::Syntax));
         assert_eq!(p("BDAT -1"), Err(CommandError::Syntax));

@@ -291,8 +291,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const LIMITS: BodyLimits =
-        BodyLimits { max_size: 1 << 20, max_header: 1 << 16, max_line: 1000, bare_lf: BareLf::Normalize };
+    const LIMITS: BodyLimits = BodyLimits {
+        max_size: 1 << 20,
+        max_header: 1 << 16,
+        max_line: 1000,
+        bare_lf: BareLf::Normalize,
+    };
 
     /// Decodes `input` in one piece; returns (content, consumed, ended, defect).
     fn run(limits: BodyLimits, input: &[u8]) -> (Vec<u8>, usize, bool, Option<Defect>) {
@@ -327,7 +331,14 @@ mod tests {
     fn smuggling_variants_are_never_an_end() {
         // Each variant is followed by a smuggled command and then the real end.
         for variant in [
-            &b"\n.\n"[..], b"\n.\r\n", b"\r.\r", b"\r\n.\r", b"\r\n.\n", b"\r.\r\n", b"\n.\r", b"\r\n\0.\r\n",
+            &b"\n.\n"[..],
+            b"\n.\r\n",
+            b"\r.\r",
+            b"\r\n.\r",
+            b"\r\n.\n",
+            b"\r.\r\n",
+            b"\n.\r",
+            b"\r\n\0.\r\n",
         ] {
             let mut input = b"Subject: s\r\n\r\nbody".to_vec();
             input.extend_from_slice(variant);
@@ -336,11 +347,21 @@ mod tests {
             input.extend_from_slice(b"\r\n.\r\n");
             let (out, n, end, defect) = run(LIMITS, &input);
             assert!(end, "{variant:?}: no end found");
-            assert_eq!(n, input.len(), "{variant:?}: ended early at {n}, tail at {tail_start}");
+            assert_eq!(
+                n,
+                input.len(),
+                "{variant:?}: ended early at {n}, tail at {tail_start}"
+            );
             // Either poisoned, or the smuggled text is plain content in canonical lines.
             if defect.is_none() {
-                assert!(!out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "{variant:?}");
-                assert!(out.windows(3).any(|w| w == b"\r\n."), "{variant:?}: lone dot lost");
+                assert!(
+                    !out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+                    "{variant:?}"
+                );
+                assert!(
+                    out.windows(3).any(|w| w == b"\r\n."),
+                    "{variant:?}: lone dot lost"
+                );
             }
         }
     }
@@ -367,7 +388,10 @@ mod tests {
 
     #[test]
     fn bare_lf_reject_mode() {
-        let limits = BodyLimits { bare_lf: BareLf::Reject, ..LIMITS };
+        let limits = BodyLimits {
+            bare_lf: BareLf::Reject,
+            ..LIMITS
+        };
         let (out, _, end, defect) = run(limits, b"a\nb\r\n.\r\n");
         assert!(end);
         assert_eq!(defect, Some(Defect::BareLf));
@@ -376,13 +400,28 @@ mod tests {
 
     #[test]
     fn size_header_and_line_limits() {
-        let limits = BodyLimits { max_size: 10, ..LIMITS };
+        let limits = BodyLimits {
+            max_size: 10,
+            ..LIMITS
+        };
         assert_eq!(run(limits, b"0123456789\r\n.\r\n").3, Some(Defect::TooBig));
         assert_eq!(run(limits, b"01234567\r\n.\r\n").3, None);
-        let limits = BodyLimits { max_header: 9, ..LIMITS };
-        assert_eq!(run(limits, b"A: 12345\r\n\r\nbody\r\n.\r\n").3, Some(Defect::HeaderTooBig));
-        assert_eq!(run(limits, b"A: 1234\r\n\r\nlong body line\r\n.\r\n").3, None);
-        let limits = BodyLimits { max_line: 4, ..LIMITS };
+        let limits = BodyLimits {
+            max_header: 9,
+            ..LIMITS
+        };
+        assert_eq!(
+            run(limits, b"A: 12345\r\n\r\nbody\r\n.\r\n").3,
+            Some(Defect::HeaderTooBig)
+        );
+        assert_eq!(
+            run(limits, b"A: 1234\r\n\r\nlong body line\r\n.\r\n").3,
+            None
+        );
+        let limits = BodyLimits {
+            max_line: 4,
+            ..LIMITS
+        };
         assert_eq!(run(limits, b"12345\r\n.\r\n").3, Some(Defect::LineTooLong));
         assert_eq!(run(limits, b"1234\r\n.\r\n").3, None);
     }
@@ -395,7 +434,11 @@ mod tests {
             let mut out = Vec::new();
             let (n1, end1) = d.decode(&input[..cut], &mut out);
             assert_eq!(n1, cut);
-            let (n2, end2) = if end1 { (0, true) } else { d.decode(&input[cut..], &mut out) };
+            let (n2, end2) = if end1 {
+                (0, true)
+            } else {
+                d.decode(&input[cut..], &mut out)
+            };
             assert!(end2);
             assert_eq!(n1 + n2, input.len());
             assert_eq!(out, b"x\r\n.y\r\n");

@@ -24,4 +24,6 @@ pub use address::{ForwardPath, Mailbox, ReversePath};
 pub use command::{Command, CommandError, MailParams, RcptParams};
 pub use data::{BareLf, BodyDecoder, BodyLimits, Defect, Framing};
 pub use reply::{Reply, Status, UpstreamStage};
-pub use session::{Event, Extensions, Limits, Session, SessionConfig, Timeouts, Transaction, Verdict};
+pub use session::{
+    Event, Extensions, Limits, Session, SessionConfig, Timeouts, Transaction, Verdict,
+};

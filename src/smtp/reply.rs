@@ -41,12 +41,20 @@ pub struct Reply {
 impl Reply {
     /// A single-line reply with fixed text.
     pub fn new(code: u16, status: Status, text: &'static str) -> Reply {
-        Reply { code, status: Some(status), lines: vec![Cow::Borrowed(text)] }
+        Reply {
+            code,
+            status: Some(status),
+            lines: vec![Cow::Borrowed(text)],
+        }
     }
 
     /// A single-line reply with computed text.
     pub fn owned(code: u16, status: Option<Status>, text: String) -> Reply {
-        Reply { code, status, lines: vec![Cow::Owned(text)] }
+        Reply {
+            code,
+            status,
+            lines: vec![Cow::Owned(text)],
+        }
     }
 
     /// 2xx: the command succeeded.
@@ -108,7 +116,12 @@ impl fmt::Display for Reply {
 
 fn itoa3(code: u16) -> [u8; 4] {
     let code = code.min(999);
-    [b'0' + (code / 100) as u8, b'0' + (code / 10 % 10) as u8, b'0' + (code % 10) as u8, b' ']
+    [
+        b'0' + (code / 100) as u8,
+        b'0' + (code / 10 % 10) as u8,
+        b'0' + (code % 10) as u8,
+        b' ',
+    ]
 }
 
 /// The table of every reply ringwall composes itself. Names say when each is sent.
@@ -233,7 +246,9 @@ pub mod table {
 /// client sees the upstream's decision without the upstream's wording (which may
 /// leak internals, or carry injected lines).
 pub fn mapped_upstream(code: u16, status: Option<Status>, stage: UpstreamStage) -> Reply {
-    let status = status.filter(|s| u16::from(s.0) == code / 100).unwrap_or(Status::generic_for(code));
+    let status = status
+        .filter(|s| u16::from(s.0) == code / 100)
+        .unwrap_or(Status::generic_for(code));
     let text = match (code / 100, stage) {
         (2, UpstreamStage::Mail) => "Sender ok",
         (2, UpstreamStage::Rcpt) => "Recipient ok",
@@ -250,7 +265,11 @@ pub fn mapped_upstream(code: u16, status: Option<Status>, stage: UpstreamStage) 
         2 | 4 | 5 => code,
         _ => 451,
     };
-    let status = if code == 451 && status.0 != 4 { Status(4, 5, 0) } else { status };
+    let status = if code == 451 && status.0 != 4 {
+        Status(4, 5, 0)
+    } else {
+        status
+    };
     Reply::new(code, status, text)
 }
 
@@ -271,7 +290,10 @@ mod tests {
 
     #[test]
     fn single_line_wire_form() {
-        assert_eq!(table::relay_denied().to_wire(), "550 5.7.1 Relay access denied\r\n");
+        assert_eq!(
+            table::relay_denied().to_wire(),
+            "550 5.7.1 Relay access denied\r\n"
+        );
     }
 
     #[test]
@@ -281,15 +303,24 @@ mod tests {
             status: None,
             lines: vec!["mx.example".into(), "PIPELINING".into(), "SIZE 100".into()],
         };
-        assert_eq!(reply.to_wire(), "250-mx.example\r\n250-PIPELINING\r\n250 SIZE 100\r\n");
+        assert_eq!(
+            reply.to_wire(),
+            "250-mx.example\r\n250-PIPELINING\r\n250 SIZE 100\r\n"
+        );
     }
 
     #[test]
     fn upstream_mapping_keeps_codes_and_replaces_text() {
         let r = mapped_upstream(550, Some(Status(5, 1, 1)), UpstreamStage::Rcpt);
-        assert_eq!(r.to_wire(), "550 5.1.1 Recipient rejected by the mail server\r\n");
+        assert_eq!(
+            r.to_wire(),
+            "550 5.1.1 Recipient rejected by the mail server\r\n"
+        );
         let r = mapped_upstream(451, None, UpstreamStage::Message);
-        assert_eq!(r.to_wire(), "451 4.0.0 Message temporarily rejected by the mail server\r\n");
+        assert_eq!(
+            r.to_wire(),
+            "451 4.0.0 Message temporarily rejected by the mail server\r\n"
+        );
     }
 
     #[test]

@@ -161,10 +161,20 @@ struct Chunk {
 #[derive(Debug)]
 enum Pending {
     Connect,
-    Helo { name: String, extended: bool },
-    Mail { sender: ReversePath, params: MailParams },
+    Helo {
+        name: String,
+        extended: bool,
+    },
+    Mail {
+        sender: ReversePath,
+        params: MailParams,
+    },
     Rcpt(ForwardPath, RcptParams),
-    Data { framing: Framing, after_crlf: bool, chunk: Option<(u64, bool)> },
+    Data {
+        framing: Framing,
+        after_crlf: bool,
+        chunk: Option<(u64, bool)>,
+    },
     Message,
 }
 
@@ -269,7 +279,10 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        Some(self.idle_deadline.map_or(self.session_deadline, |d| d.min(self.session_deadline)))
+        Some(
+            self.idle_deadline
+                .map_or(self.session_deadline, |d| d.min(self.session_deadline)),
+        )
     }
 
     /// Tells the session whether its shard is under stress: idle bounds shrink to
@@ -325,7 +338,9 @@ impl Session {
     /// Answers the event the session is waiting on, then goes on with any
     /// pipelined input.
     pub fn decide(&mut self, now: Instant, verdict: Verdict) {
-        let Phase::Awaiting(_) = self.phase else { return };
+        let Phase::Awaiting(_) = self.phase else {
+            return;
+        };
         let Phase::Awaiting(pending) = std::mem::replace(&mut self.phase, Phase::Command) else {
             unreachable!("checked above")
         };
@@ -346,7 +361,13 @@ impl Session {
     fn accept(&mut self, pending: Pending, custom: Option<Reply>) {
         match pending {
             Pending::Connect => {
-                let greeting = || Reply::owned(220, None, format!("{} ESMTP ringwall", self.config.hostname));
+                let greeting = || {
+                    Reply::owned(
+                        220,
+                        None,
+                        format!("{} ESMTP ringwall", self.config.hostname),
+                    )
+                };
                 self.send(custom.unwrap_or_else(greeting));
             }
             Pending::Helo { name, extended } => {
@@ -355,7 +376,12 @@ impl Session {
                 self.send(reply);
             }
             Pending::Mail { sender, params } => {
-                self.transaction = Some(Transaction { sender, params, recipients: Vec::new(), framing: None });
+                self.transaction = Some(Transaction {
+                    sender,
+                    params,
+                    recipients: Vec::new(),
+                    framing: None,
+                });
                 self.send(custom.unwrap_or_else(table::sender_ok));
             }
             Pending::Rcpt(path, params) => {
@@ -364,11 +390,19 @@ impl Session {
                 }
                 self.send(custom.unwrap_or_else(table::recipient_ok));
             }
-            Pending::Data { framing, after_crlf, chunk } => {
+            Pending::Data {
+                framing,
+                after_crlf,
+                chunk,
+            } => {
                 if let Some(t) = self.transaction.as_mut() {
                     t.framing = Some(framing);
                 }
-                let decoder = Box::new(BodyDecoder::new(self.config.limits.body, framing, after_crlf));
+                let decoder = Box::new(BodyDecoder::new(
+                    self.config.limits.body,
+                    framing,
+                    after_crlf,
+                ));
                 match chunk {
                     None => {
                         self.send(custom.unwrap_or_else(table::start_data));
@@ -376,7 +410,12 @@ impl Session {
                     }
                     Some((size, last)) => {
                         self.decoder = Some(decoder);
-                        self.start_chunk(Chunk { size, remaining: size, last, refused: None });
+                        self.start_chunk(Chunk {
+                            size,
+                            remaining: size,
+                            last,
+                            refused: None,
+                        });
                     }
                 }
             }
@@ -399,14 +438,22 @@ impl Session {
                 self.send(reply);
             }
             // A refused BDAT still owns its octets: read and drop them first.
-            Pending::Data { chunk: Some((size, _)), .. } => {
-                self.start_chunk(Chunk { size, remaining: size, last: true, refused: Some(reply) })
-            }
+            Pending::Data {
+                chunk: Some((size, _)),
+                ..
+            } => self.start_chunk(Chunk {
+                size,
+                remaining: size,
+                last: true,
+                refused: Some(reply),
+            }),
             Pending::Data { chunk: None, .. } => {
                 self.reset_transaction();
                 self.send_error(reply);
             }
-            Pending::Helo { .. } | Pending::Mail { .. } | Pending::Rcpt(..) => self.send_error(reply),
+            Pending::Helo { .. } | Pending::Mail { .. } | Pending::Rcpt(..) => {
+                self.send_error(reply)
+            }
         }
     }
 
@@ -425,7 +472,11 @@ impl Session {
             return Reply::owned(250, None, host.clone());
         }
         let ext = &self.config.extensions;
-        let mut lines = vec![host.clone().into(), "PIPELINING".into(), format!("SIZE {}", ext.size).into()];
+        let mut lines = vec![
+            host.clone().into(),
+            "PIPELINING".into(),
+            format!("SIZE {}", ext.size).into(),
+        ];
         for (offered, name) in [
             (ext.eight_bit_mime, "8BITMIME"),
             (true, "ENHANCEDSTATUSCODES"),
@@ -438,7 +489,11 @@ impl Session {
                 lines.push(name.into());
             }
         }
-        Reply { code: 250, status: None, lines }
+        Reply {
+            code: 250,
+            status: None,
+            lines,
+        }
     }
 
     fn process_buffered(&mut self) {
@@ -466,14 +521,18 @@ impl Session {
                     let (used, ended) = decoder.decode(rest, &mut self.message);
                     pos += used;
                     if ended {
-                        let Phase::Data(decoder) = std::mem::replace(&mut self.phase, Phase::Command) else {
+                        let Phase::Data(decoder) =
+                            std::mem::replace(&mut self.phase, Phase::Command)
+                        else {
                             unreachable!("matched above")
                         };
                         self.end_of_message(*decoder);
                     }
                 }
                 Phase::Chunk(chunk) => {
-                    let take = rest.len().min(usize::try_from(chunk.remaining).unwrap_or(usize::MAX));
+                    let take = rest
+                        .len()
+                        .min(usize::try_from(chunk.remaining).unwrap_or(usize::MAX));
                     chunk.remaining -= take as u64;
                     if chunk.refused.is_none()
                         && let Some(decoder) = self.decoder.as_mut()
@@ -491,7 +550,9 @@ impl Session {
     }
 
     fn end_of_chunk(&mut self) {
-        let Phase::Chunk(chunk) = std::mem::replace(&mut self.phase, Phase::Command) else { return };
+        let Phase::Chunk(chunk) = std::mem::replace(&mut self.phase, Phase::Command) else {
+            return;
+        };
         if let Some(reply) = chunk.refused {
             self.reset_transaction();
             self.send_error(reply);
@@ -504,7 +565,11 @@ impl Session {
                 self.end_of_message(*decoder);
             }
         } else {
-            self.send(Reply::owned(250, Some(Status(2, 0, 0)), format!("{} octets received", chunk.size)));
+            self.send(Reply::owned(
+                250,
+                Some(Status(2, 0, 0)),
+                format!("{} octets received", chunk.size),
+            ));
         }
     }
 
@@ -569,8 +634,14 @@ impl Session {
 
     fn command(&mut self, cmd: Command, crlf: bool) {
         match cmd {
-            Command::Ehlo(name) => self.await_decision(Pending::Helo { name, extended: true }),
-            Command::Helo(name) => self.await_decision(Pending::Helo { name, extended: false }),
+            Command::Ehlo(name) => self.await_decision(Pending::Helo {
+                name,
+                extended: true,
+            }),
+            Command::Helo(name) => self.await_decision(Pending::Helo {
+                name,
+                extended: false,
+            }),
             Command::Mail(sender, params) => self.mail(sender, params),
             Command::Rcpt(path, params) => self.rcpt(path, params),
             Command::Data => self.data(crlf),
@@ -600,7 +671,10 @@ impl Session {
         }
         self.events.push_back(match &pending {
             Pending::Connect => Event::Connect,
-            Pending::Helo { name, extended } => Event::Helo { name: name.clone(), extended: *extended },
+            Pending::Helo { name, extended } => Event::Helo {
+                name: name.clone(),
+                extended: *extended,
+            },
             Pending::Mail { sender, params } => Event::Mail(sender.clone(), params.clone()),
             Pending::Rcpt(path, params) => Event::Rcpt(path.clone(), params.clone()),
             Pending::Data { .. } => Event::Data,
@@ -615,7 +689,10 @@ impl Session {
             Some(table::need_helo())
         } else if self.transaction.is_some() {
             Some(table::nested_mail())
-        } else if params.size.is_some_and(|s| s > self.config.limits.body.max_size) {
+        } else if params
+            .size
+            .is_some_and(|s| s > self.config.limits.body.max_size)
+        {
             Some(table::message_too_big())
         } else if (params.body == Some(Body::EightBitMime) && !ext.eight_bit_mime)
             || (params.smtputf8 && !ext.smtputf8)
@@ -657,7 +734,11 @@ impl Session {
             None => self.send_error(table::need_mail()),
             Some(t) if t.framing.is_some() => self.send_error(table::mixed_data()),
             Some(t) if t.recipients.is_empty() => self.send_error(table::need_rcpt()),
-            Some(_) => self.await_decision(Pending::Data { framing: Framing::Dot, after_crlf, chunk: None }),
+            Some(_) => self.await_decision(Pending::Data {
+                framing: Framing::Dot,
+                after_crlf,
+                chunk: None,
+            }),
         }
     }
 
@@ -669,14 +750,28 @@ impl Session {
             Some(t) if t.framing == Some(Framing::Dot) => table::mixed_data(),
             Some(t) if t.recipients.is_empty() => table::need_rcpt(),
             Some(t) if t.framing == Some(Framing::Chunked) => {
-                return self.start_chunk(Chunk { size, remaining: size, last, refused: None });
+                return self.start_chunk(Chunk {
+                    size,
+                    remaining: size,
+                    last,
+                    refused: None,
+                });
             }
             Some(_) => {
-                let pending = Pending::Data { framing: Framing::Chunked, after_crlf: true, chunk: Some((size, last)) };
+                let pending = Pending::Data {
+                    framing: Framing::Chunked,
+                    after_crlf: true,
+                    chunk: Some((size, last)),
+                };
                 return self.await_decision(pending);
             }
         };
-        self.start_chunk(Chunk { size, remaining: size, last: true, refused: Some(refusal) });
+        self.start_chunk(Chunk {
+            size,
+            remaining: size,
+            last: true,
+            refused: Some(refusal),
+        });
     }
 
     fn reset_transaction(&mut self) {
@@ -717,7 +812,8 @@ impl Session {
     }
 
     fn close_if_drained(&mut self) {
-        let idle = matches!(self.phase, Phase::Command | Phase::Refused) && self.transaction.is_none();
+        let idle =
+            matches!(self.phase, Phase::Command | Phase::Refused) && self.transaction.is_none();
         if self.draining && idle {
             self.close_with(table::shutting_down());
         }
@@ -730,6 +826,12 @@ impl Session {
             Phase::Data(_) | Phase::Chunk(_) => Some(t.data),
             Phase::Command | Phase::Refused => Some(t.command),
         };
-        self.idle_deadline = bound.map(|b| now + if self.under_stress { b.min(t.under_stress) } else { b });
+        self.idle_deadline = bound.map(|b| {
+            now + if self.under_stress {
+                b.min(t.under_stress)
+            } else {
+                b
+            }
+        });
     }
 }

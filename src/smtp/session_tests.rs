@@ -20,7 +20,12 @@ fn config() -> SessionConfig {
         },
         limits: Limits {
             command_line: 512,
-            body: BodyLimits { max_size: 10_000, max_header: 1_000, max_line: 998, bare_lf: BareLf::Normalize },
+            body: BodyLimits {
+                max_size: 10_000,
+                max_header: 1_000,
+                max_line: 998,
+                bare_lf: BareLf::Normalize,
+            },
             recipients: 3,
             errors: 5,
             commands: 50,
@@ -65,7 +70,12 @@ impl Harness {
         while let Some(event) = self.session.poll_event() {
             let waits = matches!(
                 event,
-                Event::Connect | Event::Helo { .. } | Event::Mail(..) | Event::Rcpt(..) | Event::Data | Event::Message(_)
+                Event::Connect
+                    | Event::Helo { .. }
+                    | Event::Mail(..)
+                    | Event::Rcpt(..)
+                    | Event::Data
+                    | Event::Message(_)
             );
             let verdict = (self.rule)(&event);
             self.events.push(event);
@@ -138,7 +148,10 @@ fn full_pipelined_transaction() {
         b"EHLO c\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<a@example.net>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n",
     );
     assert!(out.ends_with("250 2.1.0 Sender ok\r\n250 2.1.5 Recipient ok\r\n250 2.1.5 Recipient ok\r\n354 2.0.0 End data with <CR><LF>.<CR><LF>\r\n"), "{out}");
-    assert_eq!(h.send(b"Subject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n"), "250 2.0.0 Ok: queued\r\n221 2.0.0 Bye\r\n");
+    assert_eq!(
+        h.send(b"Subject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n"),
+        "250 2.0.0 Ok: queued\r\n221 2.0.0 Bye\r\n"
+    );
     assert_eq!(h.messages(), vec![b"Subject: hi\r\n\r\n.dot\r\n".to_vec()]);
     assert!(h.session.is_closed());
     assert_eq!(h.events.last(), Some(&Event::Close));
@@ -160,17 +173,26 @@ fn any_split_gives_the_same_output() {
 #[test]
 fn mail_before_helo() {
     let mut h = greeted();
-    assert_eq!(h.send(b"MAIL FROM:<s@example.org>\r\n"), "503 5.5.1 Send HELO/EHLO first\r\n");
+    assert_eq!(
+        h.send(b"MAIL FROM:<s@example.org>\r\n"),
+        "503 5.5.1 Send HELO/EHLO first\r\n"
+    );
 }
 
 #[test]
 fn sequence_errors() {
     let mut h = greeted();
     h.send(b"EHLO c\r\n");
-    assert_eq!(h.send(b"RCPT TO:<a@example.net>\r\n"), "503 5.5.1 Send MAIL first\r\n");
+    assert_eq!(
+        h.send(b"RCPT TO:<a@example.net>\r\n"),
+        "503 5.5.1 Send MAIL first\r\n"
+    );
     assert_eq!(h.send(b"DATA\r\n"), "503 5.5.1 Send MAIL first\r\n");
     h.send(b"MAIL FROM:<>\r\n");
-    assert_eq!(h.send(b"MAIL FROM:<>\r\n"), "503 5.5.1 Sender already specified\r\n");
+    assert_eq!(
+        h.send(b"MAIL FROM:<>\r\n"),
+        "503 5.5.1 Sender already specified\r\n"
+    );
     assert_eq!(h.send(b"DATA\r\n"), "554 5.5.1 No valid recipients\r\n");
 }
 
@@ -180,10 +202,22 @@ fn unknown_command_and_simple_verbs() {
     assert_eq!(h.send(b"FOO\r\n"), "500 5.5.2 Command unrecognized\r\n");
     assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
     assert_eq!(h.send(b"RSET\r\n"), "250 2.0.0 Ok\r\n");
-    assert_eq!(h.send(b"VRFY root\r\n"), "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n");
-    assert_eq!(h.send(b"EXPN staff\r\n"), "502 5.5.1 EXPN command disabled\r\n");
-    assert_eq!(h.send(b"HELP\r\n"), "214 2.0.0 See RFC 5321; this is an SMTP proxy\r\n");
-    assert_eq!(h.send(b"STARTTLS\r\n"), "502 5.5.1 STARTTLS not available\r\n");
+    assert_eq!(
+        h.send(b"VRFY root\r\n"),
+        "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"
+    );
+    assert_eq!(
+        h.send(b"EXPN staff\r\n"),
+        "502 5.5.1 EXPN command disabled\r\n"
+    );
+    assert_eq!(
+        h.send(b"HELP\r\n"),
+        "214 2.0.0 See RFC 5321; this is an SMTP proxy\r\n"
+    );
+    assert_eq!(
+        h.send(b"STARTTLS\r\n"),
+        "502 5.5.1 STARTTLS not available\r\n"
+    );
 }
 
 #[test]
@@ -198,13 +232,19 @@ fn bare_lf_command_rejected_in_reject_mode() {
     c.limits.body.bare_lf = BareLf::Reject;
     let mut h = Harness::new(c);
     h.take_output();
-    assert_eq!(h.send(b"NOOP\n"), "500 5.5.2 Bare LF in command; end lines with CRLF\r\n");
+    assert_eq!(
+        h.send(b"NOOP\n"),
+        "500 5.5.2 Bare LF in command; end lines with CRLF\r\n"
+    );
 }
 
 #[test]
 fn bare_cr_in_command() {
     let mut h = greeted();
-    assert_eq!(h.send(b"NOOP\rRSET\r\n"), "500 5.5.2 Bare CR in command\r\n");
+    assert_eq!(
+        h.send(b"NOOP\rRSET\r\n"),
+        "500 5.5.2 Bare CR in command\r\n"
+    );
 }
 
 #[test]
@@ -215,7 +255,10 @@ fn long_command_line_answered_once() {
     // Sent in pieces: the line must be discarded, not split into commands.
     assert_eq!(h.send(&line[..600]), "");
     assert_eq!(h.send(&line[600..]), "");
-    assert_eq!(h.send(b"RSET\r\nNOOP\r\n"), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
+    assert_eq!(
+        h.send(b"RSET\r\nNOOP\r\n"),
+        "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n"
+    );
     // Exactly at the limit (512 with CRLF) is fine; one more is not.
     let mut ok = b"NOOP ".to_vec();
     ok.resize(510, b'y');
@@ -233,7 +276,10 @@ fn error_limit_closes_with_421() {
     for _ in 0..5 {
         assert_eq!(h.send(b"BAD\r\n"), "500 5.5.2 Command unrecognized\r\n");
     }
-    assert_eq!(h.send(b"BAD\r\n"), "421 4.7.0 Too many errors; closing connection\r\n");
+    assert_eq!(
+        h.send(b"BAD\r\n"),
+        "421 4.7.0 Too many errors; closing connection\r\n"
+    );
     assert!(h.session.is_closed());
 }
 
@@ -241,14 +287,23 @@ fn error_limit_closes_with_421() {
 fn command_limit_closes_with_421() {
     let mut h = greeted();
     let out = h.send(&b"NOOP\r\n".repeat(51));
-    assert_eq!(out, format!("{}421 4.7.0 Too many commands; closing connection\r\n", "250 2.0.0 Ok\r\n".repeat(50)));
+    assert_eq!(
+        out,
+        format!(
+            "{}421 4.7.0 Too many commands; closing connection\r\n",
+            "250 2.0.0 Ok\r\n".repeat(50)
+        )
+    );
 }
 
 #[test]
 fn recipient_limit_gives_452() {
     let mut h = in_transaction();
     h.send(b"RCPT TO:<b@example.net>\r\nRCPT TO:<c@example.net>\r\n");
-    assert_eq!(h.send(b"RCPT TO:<d@example.net>\r\n"), "452 4.5.3 Too many recipients\r\n");
+    assert_eq!(
+        h.send(b"RCPT TO:<d@example.net>\r\n"),
+        "452 4.5.3 Too many recipients\r\n"
+    );
 }
 
 #[test]
@@ -259,7 +314,10 @@ fn size_parameter_over_limit() {
         h.send(b"MAIL FROM:<s@example.org> SIZE=10001\r\n"),
         "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
     );
-    assert_eq!(h.send(b"MAIL FROM:<s@example.org> SIZE=10000\r\n"), "250 2.1.0 Sender ok\r\n");
+    assert_eq!(
+        h.send(b"MAIL FROM:<s@example.org> SIZE=10000\r\n"),
+        "250 2.1.0 Sender ok\r\n"
+    );
 }
 
 #[test]
@@ -270,10 +328,16 @@ fn unadvertised_parameters_refused() {
     c.extensions.smtputf8 = false;
     let mut h = Harness::new(c);
     h.send(b"EHLO c\r\n");
-    for line in ["MAIL FROM:<s@example.org> BODY=8BITMIME\r\n", "MAIL FROM:<s@example.org> SMTPUTF8\r\n",
-        "MAIL FROM:<s@example.org> RET=FULL\r\n"]
-    {
-        assert_eq!(h.send(line.as_bytes()), "555 5.5.4 Unsupported MAIL/RCPT parameter\r\n", "{line}");
+    for line in [
+        "MAIL FROM:<s@example.org> BODY=8BITMIME\r\n",
+        "MAIL FROM:<s@example.org> SMTPUTF8\r\n",
+        "MAIL FROM:<s@example.org> RET=FULL\r\n",
+    ] {
+        assert_eq!(
+            h.send(line.as_bytes()),
+            "555 5.5.4 Unsupported MAIL/RCPT parameter\r\n",
+            "{line}"
+        );
     }
 }
 
@@ -285,19 +349,30 @@ fn non_ascii_address_needs_smtputf8() {
         h.send("MAIL FROM:<josé@example.org>\r\n".as_bytes()),
         "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter\r\n"
     );
-    assert_eq!(h.send("MAIL FROM:<josé@example.org> SMTPUTF8\r\n".as_bytes()), "250 2.1.0 Sender ok\r\n");
+    assert_eq!(
+        h.send("MAIL FROM:<josé@example.org> SMTPUTF8\r\n".as_bytes()),
+        "250 2.1.0 Sender ok\r\n"
+    );
 }
 
 #[test]
 fn refused_recipient_is_not_kept() {
     let mut h = greeted().with_rule(|e| match e {
-        Event::Rcpt(path, _) if path.to_string().contains("foreign") => Verdict::Refuse(table::relay_denied()),
+        Event::Rcpt(path, _) if path.to_string().contains("foreign") => {
+            Verdict::Refuse(table::relay_denied())
+        }
         _ => Verdict::Continue,
     });
     h.send(b"EHLO c\r\nMAIL FROM:<s@example.org>\r\n");
-    assert_eq!(h.send(b"RCPT TO:<x@foreign.example>\r\n"), "550 5.7.1 Relay access denied\r\n");
+    assert_eq!(
+        h.send(b"RCPT TO:<x@foreign.example>\r\n"),
+        "550 5.7.1 Relay access denied\r\n"
+    );
     assert_eq!(h.send(b"DATA\r\n"), "554 5.5.1 No valid recipients\r\n");
-    assert_eq!(h.send(b"RCPT TO:<x@example.net>\r\n"), "250 2.1.5 Recipient ok\r\n");
+    assert_eq!(
+        h.send(b"RCPT TO:<x@example.net>\r\n"),
+        "250 2.1.5 Recipient ok\r\n"
+    );
     assert_eq!(h.session.transaction().unwrap().recipients.len(), 1);
 }
 
@@ -308,7 +383,10 @@ fn message_verdict_reply_is_used() {
         _ => Verdict::Continue,
     });
     h.send(b"DATA\r\n");
-    assert_eq!(h.send(b"x\r\n.\r\n"), "451 4.4.2 Connection to the mail server lost; try again later\r\n");
+    assert_eq!(
+        h.send(b"x\r\n.\r\n"),
+        "451 4.4.2 Connection to the mail server lost; try again later\r\n"
+    );
     assert!(h.session.transaction().is_none());
 }
 
@@ -316,7 +394,10 @@ fn message_verdict_reply_is_used() {
 fn defective_message_is_refused_and_reset() {
     let mut h = in_transaction();
     h.send(b"DATA\r\n");
-    assert_eq!(h.send(b"a\rb\r\n.\r\n"), "550 5.5.2 Message contains bare CR; use CRLF line ends\r\n");
+    assert_eq!(
+        h.send(b"a\rb\r\n.\r\n"),
+        "550 5.5.2 Message contains bare CR; use CRLF line ends\r\n"
+    );
     assert!(h.messages().is_empty());
     assert!(h.events.contains(&Event::Reset));
     assert!(h.session.transaction().is_none());
@@ -326,9 +407,15 @@ fn defective_message_is_refused_and_reset() {
 fn oversized_message_gets_552_after_end_of_data() {
     let mut h = in_transaction();
     h.send(b"DATA\r\n");
-    let body = format!("Subject: big\r\n\r\n{}", format!("{}\r\n", "a".repeat(900)).repeat(12));
+    let body = format!(
+        "Subject: big\r\n\r\n{}",
+        format!("{}\r\n", "a".repeat(900)).repeat(12)
+    );
     assert_eq!(h.send(body.as_bytes()), "");
-    assert_eq!(h.send(b".\r\n"), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+    assert_eq!(
+        h.send(b".\r\n"),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
     assert_eq!(h.session.buffered(), 0);
 }
 
@@ -338,7 +425,10 @@ fn data_refused_by_budget() {
         Event::Data => Verdict::Refuse(table::buffer_full()),
         _ => Verdict::Continue,
     });
-    assert_eq!(h.send(b"DATA\r\n"), "452 4.3.1 Insufficient system storage; try again later\r\n");
+    assert_eq!(
+        h.send(b"DATA\r\n"),
+        "452 4.3.1 Insufficient system storage; try again later\r\n"
+    );
     // The transaction is gone and the next line is a command again.
     assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
 }
@@ -346,8 +436,14 @@ fn data_refused_by_budget() {
 #[test]
 fn bdat_chunks() {
     let mut h = in_transaction();
-    assert_eq!(h.send(b"BDAT 5\r\nA: b\r"), "250 2.0.0 5 octets received\r\n");
-    assert_eq!(h.send(b"BDAT 10 LAST\r\n\n\r\n.body\r\n"), "250 2.0.0 Ok: queued\r\n");
+    assert_eq!(
+        h.send(b"BDAT 5\r\nA: b\r"),
+        "250 2.0.0 5 octets received\r\n"
+    );
+    assert_eq!(
+        h.send(b"BDAT 10 LAST\r\n\n\r\n.body\r\n"),
+        "250 2.0.0 Ok: queued\r\n"
+    );
     assert_eq!(h.messages(), vec![b"A: b\r\n\r\n.body\r\n".to_vec()]);
 }
 
@@ -356,7 +452,10 @@ fn bdat_octets_are_never_commands() {
     let mut h = greeted();
     h.send(b"EHLO c\r\n");
     // BDAT without a transaction is refused, but its octets are still swallowed.
-    assert_eq!(h.send(b"BDAT 6\r\nQUIT\r\nNOOP\r\n"), "503 5.5.1 Send MAIL first\r\n250 2.0.0 Ok\r\n");
+    assert_eq!(
+        h.send(b"BDAT 6\r\nQUIT\r\nNOOP\r\n"),
+        "503 5.5.1 Send MAIL first\r\n250 2.0.0 Ok\r\n"
+    );
     assert!(!h.session.is_closed());
 }
 
@@ -372,7 +471,10 @@ fn bdat_zero_last_ends_message() {
 fn data_after_bdat_is_refused() {
     let mut h = in_transaction();
     h.send(b"BDAT 2\r\nab");
-    assert_eq!(h.send(b"DATA\r\n"), "503 5.5.1 Cannot mix DATA and BDAT in one transaction\r\n");
+    assert_eq!(
+        h.send(b"DATA\r\n"),
+        "503 5.5.1 Cannot mix DATA and BDAT in one transaction\r\n"
+    );
 }
 
 #[test]
@@ -394,7 +496,14 @@ fn connect_refusal_answers_503_until_quit() {
         let now = Instant::now();
         let mut s = Session::new(Rc::new(config()), now);
         assert_eq!(s.poll_event(), Some(Event::Connect));
-        s.decide(now, Verdict::Refuse(super::reply::Reply::new(554, super::reply::Status(5, 7, 1), "Go away")));
+        s.decide(
+            now,
+            Verdict::Refuse(super::reply::Reply::new(
+                554,
+                super::reply::Status(5, 7, 1),
+                "Go away",
+            )),
+        );
         s
     };
     let now = Instant::now();
@@ -413,11 +522,17 @@ fn idle_timeout_and_stress() {
     let deadline = h.session.poll_timeout().unwrap();
     assert_eq!(deadline, h.now + Duration::from_secs(300));
     h.session.set_under_stress(h.now, true);
-    assert_eq!(h.session.poll_timeout().unwrap(), h.now + Duration::from_secs(10));
+    assert_eq!(
+        h.session.poll_timeout().unwrap(),
+        h.now + Duration::from_secs(10)
+    );
     h.session.handle_timeout(h.now + Duration::from_secs(9));
     assert!(!h.session.is_closed());
     h.session.handle_timeout(h.now + Duration::from_secs(10));
-    assert_eq!(h.take_output(), "421 4.4.2 Timeout exceeded; closing connection\r\n");
+    assert_eq!(
+        h.take_output(),
+        "421 4.4.2 Timeout exceeded; closing connection\r\n"
+    );
     assert!(h.session.is_closed());
 }
 
@@ -429,7 +544,10 @@ fn no_idle_timer_while_waiting_for_the_shell() {
     assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(3600)));
     s.handle_timeout(now + Duration::from_secs(3600));
     assert!(s.is_closed());
-    assert_eq!(String::from_utf8_lossy(s.transmit()), "421 4.4.2 Session time limit exceeded; closing connection\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(s.transmit()),
+        "421 4.4.2 Session time limit exceeded; closing connection\r\n"
+    );
 }
 
 #[test]
@@ -438,11 +556,17 @@ fn shutdown_waits_for_the_open_transaction() {
     h.session.begin_shutdown();
     assert!(!h.session.is_closed());
     h.send(b"DATA\r\n");
-    assert_eq!(h.send(b"x\r\n.\r\n"), "250 2.0.0 Ok: queued\r\n421 4.3.2 Service shutting down; try again later\r\n");
+    assert_eq!(
+        h.send(b"x\r\n.\r\n"),
+        "250 2.0.0 Ok: queued\r\n421 4.3.2 Service shutting down; try again later\r\n"
+    );
     assert!(h.session.is_closed());
     let mut idle = greeted();
     idle.session.begin_shutdown();
-    assert_eq!(idle.take_output(), "421 4.3.2 Service shutting down; try again later\r\n");
+    assert_eq!(
+        idle.take_output(),
+        "421 4.3.2 Service shutting down; try again later\r\n"
+    );
 }
 
 #[test]

@@ -163,7 +163,9 @@ mod tests {
     fn rates_are_honoured_roughly() {
         let plan: FailPlan = "0.25:4xx,0.25:timeout".parse().unwrap();
         let mut dice = SplitMix64::new(1);
-        let draws: Vec<_> = (0..10_000).map(|_| plan.at_end_of_data(&mut dice)).collect();
+        let draws: Vec<_> = (0..10_000)
+            .map(|_| plan.at_end_of_data(&mut dice))
+            .collect();
         let share = |want| draws.iter().filter(|&&got| got == want).count();
         for want in [Some(Outcome::Tempfail), Some(Outcome::Timeout)] {
             assert!((2_250..2_750).contains(&share(want)), "{want:?}");

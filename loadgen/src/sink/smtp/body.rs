@@ -87,7 +87,7 @@ mod tests {
         body.push(b"\nbody\r\n");
         body.push(b"more\r\n");
         let (size, bytes) = body.finish();
-        assert_eq!(size, 21);
+        assert_eq!(size, 20);
         assert_eq!(bytes, b"A: 1\r\n\r\nbody\r\n");
     }
 

@@ -126,7 +126,10 @@ fn bdat(args: &[u8]) -> Command<'static> {
 fn trim(bytes: &[u8]) -> &[u8] {
     let blank = |b: &u8| *b == b' ' || *b == b'\t';
     let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
     &bytes[start..end]
 }
 
@@ -136,13 +139,19 @@ mod tests {
 
     #[test]
     fn reads_envelope_commands() {
-        assert_eq!(parse(b"MAIL FROM:<a@b.example>"), Command::Mail(b"a@b.example"));
+        assert_eq!(
+            parse(b"MAIL FROM:<a@b.example>"),
+            Command::Mail(b"a@b.example")
+        );
         assert_eq!(
             parse(b"mail from: <a@b.example> SIZE=10 BODY=8BITMIME"),
             Command::Mail(b"a@b.example")
         );
         assert_eq!(parse(b"MAIL FROM:<>"), Command::Mail(b""));
-        assert_eq!(parse(b"RCPT TO:<c@d.example>"), Command::Rcpt(b"c@d.example"));
+        assert_eq!(
+            parse(b"RCPT TO:<c@d.example>"),
+            Command::Rcpt(b"c@d.example")
+        );
         assert_eq!(parse(b"RCPT TO:<>"), Command::Malformed);
         assert_eq!(parse(b"MAIL TO:<a@b>"), Command::Malformed);
         assert_eq!(parse(b"MAIL FROM:a@b"), Command::Malformed);
@@ -151,8 +160,20 @@ mod tests {
 
     #[test]
     fn reads_bdat() {
-        assert_eq!(parse(b"BDAT 10"), Command::Bdat { size: 10, last: false });
-        assert_eq!(parse(b"bdat 0 last"), Command::Bdat { size: 0, last: true });
+        assert_eq!(
+            parse(b"BDAT 10"),
+            Command::Bdat {
+                size: 10,
+                last: false
+            }
+        );
+        assert_eq!(
+            parse(b"bdat 0 last"),
+            Command::Bdat {
+                size: 0,
+                last: true
+            }
+        );
         assert_eq!(parse(b"BDAT"), Command::Malformed);
         assert_eq!(parse(b"BDAT -1"), Command::Malformed);
         assert_eq!(parse(b"BDAT 1 LAST more"), Command::Malformed);

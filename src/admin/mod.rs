@@ -1,0 +1,22 @@
+//! Operator-facing output: the log subscriber (and, as later work lands, metrics
+//! and the review API).
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Installs the global log subscriber on stderr: `key=value` text or one JSON
+/// object per line. `RUST_LOG`, when set, overrides `[log] level`.
+pub fn init_logging(log: &LogConfig) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second installation (tests, the demo) keeps the first subscriber.
+    let _ = match log.format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}

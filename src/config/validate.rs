@@ -1,0 +1,990 @@
+//! Semantic checks run after the file deserialised: bounds, cross-key rules and
+//! domain syntax. Every rule is checked (no early return), so the operator gets
+//! all findings at once, each located at its key's line.
+//!
+//! Besides checking, this normalises `domains.accept` to lower case.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::domain;
+use super::error::{ConfigError, ConfigWarning, Position, Shown};
+use super::locate::Locator;
+use super::schema::{Config, LimitsConfig, ServerConfig, TimeoutsConfig, UpstreamConfig};
+use super::units::{ByteSize, HumanDuration};
+
+/// What the checks found: errors refuse the file, warnings do not.
+#[derive(Debug, Default)]
+pub(super) struct Findings {
+    /// Rule violations, in file order (keys absent from the file last).
+    pub(super) errors: Vec<ConfigError>,
+    /// Suspicious but accepted values, in file order.
+    pub(super) warnings: Vec<ConfigWarning>,
+}
+
+/// Checks `config` (read from `origin`) and lower-cases its accepted domains.
+pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>) -> Findings {
+    let mut check = Checker {
+        origin,
+        locator,
+        findings: Findings::default(),
+    };
+    server(&mut check, &config.server);
+    upstream(&mut check, &config.upstream, &config.server.listen);
+    domains(&mut check, &mut config.domains.accept);
+    limits(&mut check, &config.limits, config.server.max_message_size);
+    timeouts(&mut check, &config.timeouts);
+    log_level(&mut check, &config.log.level);
+    let mut findings = check.findings;
+    findings
+        .errors
+        .sort_by_key(|error| (error.position.is_none(), error.position));
+    findings
+        .warnings
+        .sort_by_key(|warning| (warning.position.is_none(), warning.position));
+    findings
+}
+
+fn server(check: &mut Checker<'_>, server: &ServerConfig) {
+    let default = ServerConfig::default();
+    if server.listen.is_empty() {
+        check.error(
+            "server.listen",
+            "[]",
+            "no address to listen on",
+            "list at least one, e.g. listen = [\"0.0.0.0:25\"]",
+        );
+    }
+    for index in repeats(&server.listen) {
+        check.entry_error(
+            "server.listen",
+            index,
+            format!("{} is listed twice", server.listen[index]),
+            "remove one of them".into(),
+        );
+    }
+    if server.hostname.is_empty() {
+        check.error(
+            "server.hostname",
+            "\"\"",
+            "must not be empty: it names this host in the banner, the EHLO reply and Received headers",
+            "set it to this host's public name, the one the PTR record of its address gives, \
+             e.g. \"mx1.example.net\"",
+        );
+    } else if let Err(flaw) = domain::check(&server.hostname) {
+        check.error(
+            "server.hostname",
+            quoted(&server.hostname),
+            flaw.problem,
+            flaw.fix,
+        );
+    }
+    if server.shards > 1024 {
+        check.error(
+            "server.shards",
+            server.shards,
+            "must be at most 1024",
+            "use 0 for one shard per online CPU, or a count up to 1024",
+        );
+    }
+    let size = server.max_message_size;
+    let shown = quoted(size);
+    let size_default = quoted(default.max_message_size);
+    if size < ByteSize(1 << 10) {
+        check.at_least(
+            "server.max_message_size",
+            &shown,
+            "\"1KiB\"",
+            " (a smaller limit refuses even a bounce)",
+            &size_default,
+        );
+    }
+    if size > ByteSize(4 << 30) {
+        check.at_most(
+            "server.max_message_size",
+            &shown,
+            "\"4GiB\"",
+            "",
+            &size_default,
+        );
+    }
+    let per_client = [
+        (
+            "server.max_connections_per_ip",
+            server.max_connections_per_ip,
+            default.max_connections_per_ip,
+        ),
+        (
+            "server.max_connections_per_shard",
+            server.max_connections_per_shard,
+            default.max_connections_per_shard,
+        ),
+    ];
+    for (key, value, default) in per_client {
+        if value < 1 {
+            check.at_least(key, value, "1", " (0 refuses every client)", default);
+        }
+    }
+}
+
+fn upstream(check: &mut Checker<'_>, upstream: &UpstreamConfig, listen: &[SocketAddr]) {
+    let default = UpstreamConfig::default();
+    if upstream.address.is_empty() {
+        check.error(
+            "upstream.address",
+            "[]",
+            "no mail server to forward accepted mail to",
+            "set your mail server's SMTP address, e.g. address = \"127.0.0.1:10025\"",
+        );
+    }
+    for (index, target) in upstream.address.iter().enumerate() {
+        if let Some(own) = listen.iter().find(|own| loops_back(**own, *target)) {
+            let own = if own == target {
+                String::new()
+            } else {
+                format!(" (through {own})")
+            };
+            check.entry_error(
+                "upstream.address",
+                index,
+                format!(
+                    "{target} is also where ringwall listens{own}: accepted mail would loop back \
+                     into ringwall"
+                ),
+                "point it at the real mail server (e.g. Postfix's return port 127.0.0.1:10025), \
+                 not at a [server] listen address"
+                    .into(),
+            );
+        }
+    }
+    if upstream.max_connections < 1 {
+        check.at_least(
+            "upstream.max_connections",
+            upstream.max_connections,
+            "1",
+            " (0 forwards nothing)",
+            default.max_connections,
+        );
+    }
+    if upstream.pool_idle > upstream.max_connections {
+        let max = upstream.max_connections;
+        check.error(
+            "upstream.pool_idle",
+            upstream.pool_idle,
+            format!("must not exceed [upstream] max_connections ({max})"),
+            format!("lower it to {max} or less, or raise max_connections"),
+        );
+    }
+    let durations = [
+        (
+            "upstream.pool_idle_time",
+            upstream.pool_idle_time,
+            default.pool_idle_time,
+        ),
+        (
+            "upstream.connect_timeout",
+            upstream.connect_timeout,
+            default.connect_timeout,
+        ),
+        (
+            "upstream.reply_timeout",
+            upstream.reply_timeout,
+            default.reply_timeout,
+        ),
+        (
+            "upstream.data_timeout",
+            upstream.data_timeout,
+            default.data_timeout,
+        ),
+        (
+            "upstream.keepalive_interval",
+            upstream.keepalive_interval,
+            default.keepalive_interval,
+        ),
+    ];
+    for (key, value, default) in durations {
+        check.non_zero(key, value, default);
+    }
+}
+
+/// Whether forwarding to `target` would reach the listener `own`: the same
+/// address, or a wildcard listener on the same port and a loopback or wildcard target.
+fn loops_back(own: SocketAddr, target: SocketAddr) -> bool {
+    let local = |addr: SocketAddr| addr.ip().is_loopback() || addr.ip().is_unspecified();
+    own.port() == target.port()
+        && (own.ip() == target.ip() || (own.ip().is_unspecified() && local(target)))
+}
+
+fn domains(check: &mut Checker<'_>, accept: &mut [String]) {
+    if accept.is_empty() {
+        check.warn(
+            "domains.accept",
+            "[]",
+            "no recipient domain is accepted: every RCPT TO will be refused with 550 5.7.1".into(),
+            "list the domains your upstream receives mail for, e.g. accept = [\"example.net\"]"
+                .into(),
+        );
+    }
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    for (index, entry) in accept.iter_mut().enumerate() {
+        if let Err(flaw) = domain::check(entry) {
+            check.entry_error("domains.accept", index, flaw.problem, flaw.fix);
+            continue;
+        }
+        entry.make_ascii_lowercase();
+        if let Some(first) = first_seen.get(entry.as_str()) {
+            check.entry_error(
+                "domains.accept",
+                index,
+                format!(
+                    "\"{entry}\" is listed twice (entries {} and {})",
+                    first + 1,
+                    index + 1
+                ),
+                "remove one of them; case does not matter in domain names".into(),
+            );
+        } else {
+            first_seen.insert(entry.clone(), index);
+        }
+    }
+}
+
+fn limits(check: &mut Checker<'_>, limits: &LimitsConfig, max_message_size: ByteSize) {
+    let default = LimitsConfig::default();
+    let command_line = limits.command_line;
+    let command_default = default.command_line.0;
+    if command_line < ByteSize(512) {
+        check.at_least(
+            "limits.command_line",
+            command_line.0,
+            "512",
+            " bytes (SIZE, DSN and SMTPUTF8 parameters push MAIL past 512)",
+            command_default,
+        );
+    }
+    if command_line > ByteSize(64 << 10) {
+        check.at_most(
+            "limits.command_line",
+            command_line.0,
+            "65536",
+            " bytes",
+            command_default,
+        );
+    }
+    let data_line = limits.data_line;
+    if data_line < ByteSize(1000) {
+        check.at_least(
+            "limits.data_line",
+            data_line.0,
+            "1000",
+            " bytes, the RFC 5321 §4.5.3.1.6 line length (998 characters and CRLF)",
+            quoted(default.data_line),
+        );
+    }
+    if data_line > ByteSize(16 << 20) {
+        check.at_most(
+            "limits.data_line",
+            quoted(data_line),
+            "\"16MiB\"",
+            "",
+            quoted(default.data_line),
+        );
+    }
+    let header = limits.header_size;
+    let header_default = quoted(default.header_size);
+    if header < ByteSize(1 << 10) {
+        check.at_least(
+            "limits.header_size",
+            quoted(header),
+            "\"1KiB\"",
+            "",
+            &header_default,
+        );
+    } else if header > max_message_size {
+        check.error(
+            "limits.header_size",
+            quoted(header),
+            format!("must not exceed [server] max_message_size ({max_message_size})"),
+            format!("lower it to \"{max_message_size}\" or less, or raise max_message_size"),
+        );
+    }
+    if limits.recipients < 100 {
+        check.at_least(
+            "limits.recipients",
+            limits.recipients,
+            "100",
+            " (RFC 5321 §4.5.3.1.8: a server must take 100 recipients per message)",
+            default.recipients,
+        );
+    }
+    if limits.recipients > 100_000 {
+        check.at_most(
+            "limits.recipients",
+            limits.recipients,
+            "100000",
+            "",
+            default.recipients,
+        );
+    }
+    if limits.errors < 1 {
+        check.at_least(
+            "limits.errors",
+            limits.errors,
+            "1",
+            " (0 closes every session at its first mistake)",
+            default.errors,
+        );
+    }
+    if limits.commands < 10 {
+        check.at_least(
+            "limits.commands",
+            limits.commands,
+            "10",
+            " (one delivery takes EHLO, MAIL, RCPT, DATA and QUIT)",
+            default.commands,
+        );
+    }
+    let buffer = limits.data_buffer_per_shard;
+    if buffer < max_message_size {
+        check.error(
+            "limits.data_buffer_per_shard",
+            quoted(buffer),
+            format!(
+                "must be at least [server] max_message_size ({max_message_size}): one message of \
+                 the largest accepted size must fit"
+            ),
+            format!("raise it to \"{max_message_size}\" or more, or lower max_message_size"),
+        );
+    }
+}
+
+fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
+    let default = TimeoutsConfig::default();
+    let durations = [
+        ("timeouts.command", timeouts.command, default.command),
+        ("timeouts.data", timeouts.data, default.data),
+        (
+            "timeouts.under_stress",
+            timeouts.under_stress,
+            default.under_stress,
+        ),
+        ("timeouts.session", timeouts.session, default.session),
+        (
+            "timeouts.shutdown_grace",
+            timeouts.shutdown_grace,
+            default.shutdown_grace,
+        ),
+    ];
+    for (key, value, default) in durations {
+        check.non_zero(key, value, default);
+    }
+    let command = timeouts.command;
+    if !command.0.is_zero() && command.0 < Duration::from_secs(300) {
+        check.warn(
+            "timeouts.command",
+            quoted(command),
+            "is under 5 minutes, the least RFC 5321 §4.5.3.2.7 asks a server to wait for the \
+             next command; slow or distant clients may be cut off"
+                .into(),
+            "raise it to \"5min\" unless the shortcut is deliberate (under_stress already \
+             shortens waits while a shard is busy)"
+                .into(),
+        );
+    }
+    let threshold = timeouts.stress_threshold;
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        check.error(
+            "timeouts.stress_threshold",
+            threshold,
+            "must be above 0 and at most 1: it is the fraction of max_connections_per_shard past \
+             which a shard is under stress",
+            format!(
+                "use a fraction such as {}, the default",
+                default.stress_threshold
+            ),
+        );
+    }
+}
+
+fn log_level(check: &mut Checker<'_>, level: &str) {
+    const FIX: &str = "use a level (error, warn, info, debug, trace) or target=level pairs \
+                       separated by commas, e.g. \"ringwall=debug,info\"";
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_=,:.-".contains(c);
+    if level.is_empty() {
+        check.error("log.level", "\"\"", "must not be empty", FIX);
+    } else if let Some(bad) = level.chars().find(|c| !allowed(*c)) {
+        check.error(
+            "log.level",
+            quoted(level),
+            format!("contains {bad:?}, which a log filter cannot hold"),
+            FIX,
+        );
+    }
+}
+
+/// Indexes of entries equal to an earlier one.
+fn repeats<T: PartialEq>(items: &[T]) -> Vec<usize> {
+    (0..items.len())
+        .filter(|&index| items[..index].contains(&items[index]))
+        .collect()
+}
+
+/// `value` in double quotes, as TOML strings are written.
+fn quoted(value: impl Display) -> String {
+    format!("\"{value}\"")
+}
+
+/// Builds located findings; one method per message shape.
+struct Checker<'a> {
+    origin: &'a str,
+    locator: &'a Locator<'a>,
+    findings: Findings,
+}
+
+impl Checker<'_> {
+    /// Where `key` is and how to show its value: as written, or the default in force.
+    fn subject(&self, key: &str, current: impl Display) -> (Option<Position>, Shown) {
+        match self.locator.value(key) {
+            Some(spot) => (Some(spot.position), Shown::Written(spot.written)),
+            None => (None, Shown::Default(current.to_string())),
+        }
+    }
+
+    fn error(
+        &mut self,
+        key: &str,
+        current: impl Display,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let (position, value) = self.subject(key, current);
+        self.findings.errors.push(ConfigError {
+            origin: self.origin.to_string(),
+            position,
+            key: Some(key.to_string()),
+            value: Some(value),
+            problem: problem.into(),
+            fix: Some(fix.into()),
+        });
+    }
+
+    /// An error about element `index` of a list: located at the element, whose text
+    /// the problem quotes.
+    fn entry_error(&mut self, key: &str, index: usize, problem: String, fix: String) {
+        let position = self
+            .locator
+            .element(key, index)
+            .or_else(|| self.locator.value(key))
+            .map(|spot| spot.position);
+        self.findings.errors.push(ConfigError {
+            origin: self.origin.to_string(),
+            position,
+            key: Some(key.to_string()),
+            value: None,
+            problem,
+            fix: Some(fix),
+        });
+    }
+
+    fn at_least(
+        &mut self,
+        key: &str,
+        current: impl Display,
+        min: &str,
+        why: &str,
+        default: impl Display,
+    ) {
+        self.error(
+            key,
+            current,
+            format!("must be at least {min}{why}"),
+            format!("raise it to {min} or more, the default is {default}"),
+        );
+    }
+
+    fn at_most(
+        &mut self,
+        key: &str,
+        current: impl Display,
+        max: &str,
+        why: &str,
+        default: impl Display,
+    ) {
+        self.error(
+            key,
+            current,
+            format!("must be at most {max}{why}"),
+            format!("lower it to {max} or less, the default is {default}"),
+        );
+    }
+
+    fn non_zero(&mut self, key: &str, value: HumanDuration, default: HumanDuration) {
+        if value.0.is_zero() {
+            self.error(
+                key,
+                quoted(value),
+                "must not be zero",
+                format!("set a positive duration, the default is \"{default}\""),
+            );
+        }
+    }
+
+    fn warn(&mut self, key: &str, current: impl Display, problem: String, fix: String) {
+        let (position, value) = self.subject(key, current);
+        self.findings.warnings.push(ConfigWarning {
+            origin: self.origin.to_string(),
+            position,
+            key: key.to_string(),
+            value,
+            problem,
+            fix,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+
+    /// Every error for `source`, rendered, after asserting the file is refused.
+    fn refused(source: &str) -> Vec<String> {
+        parse(source, "r.toml")
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Every warning for `source`, rendered, after asserting the file is accepted.
+    fn warned(source: &str) -> Vec<String> {
+        parse(source, "r.toml")
+            .unwrap()
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn assert_refusals(table: &[(&str, &[&str])]) {
+        for (source, expected) in table {
+            assert_eq!(refused(source), *expected, "{source:?}");
+        }
+    }
+
+    #[test]
+    fn server_rules() {
+        assert_refusals(&[
+            (
+                "[server]\nlisten = []\n",
+                &[
+                    "r.toml:2:10: [server] listen = []: no address to listen on; fix: list at least one, e.g. listen = [\"0.0.0.0:25\"]",
+                ],
+            ),
+            (
+                "[server]\nlisten = [\"127.0.0.1:25\", \"[::1]:25\", \"127.0.0.1:25\"]\n",
+                &[
+                    "r.toml:2:39: [server] listen: 127.0.0.1:25 is listed twice; fix: remove one of them",
+                ],
+            ),
+            (
+                "[server]\nhostname = \"\"\n",
+                &[
+                    "r.toml:2:12: [server] hostname = \"\": must not be empty: it names this host in the banner, the EHLO reply and Received headers; fix: set it to this host's public name, the one the PTR record of its address gives, e.g. \"mx1.example.net\"",
+                ],
+            ),
+            (
+                "[server]\nhostname = \"mx_1.example.net\"\n",
+                &[
+                    "r.toml:2:12: [server] hostname = \"mx_1.example.net\": \"mx_1.example.net\" contains '_', which a domain name cannot hold; fix: use only letters, digits, hyphens and dots",
+                ],
+            ),
+            (
+                "[server]\nshards = 2000\n",
+                &[
+                    "r.toml:2:10: [server] shards = 2000: must be at most 1024; fix: use 0 for one shard per online CPU, or a count up to 1024",
+                ],
+            ),
+            (
+                "[server]\nmax_message_size = 100\n",
+                &[
+                    "r.toml:2:20: [server] max_message_size = 100: must be at least \"1KiB\" (a smaller limit refuses even a bounce); fix: raise it to \"1KiB\" or more, the default is \"50MiB\"",
+                    "r.toml: [limits] header_size = \"1MiB\" (the default: the key is not in the file): must not exceed [server] max_message_size (100B); fix: lower it to \"100B\" or less, or raise max_message_size",
+                ],
+            ),
+            (
+                "[server]\nmax_message_size = \"5GiB\"\n",
+                &[
+                    "r.toml:2:20: [server] max_message_size = \"5GiB\": must be at most \"4GiB\"; fix: lower it to \"4GiB\" or less, the default is \"50MiB\"",
+                    "r.toml: [limits] data_buffer_per_shard = \"2GiB\" (the default: the key is not in the file): must be at least [server] max_message_size (5GiB): one message of the largest accepted size must fit; fix: raise it to \"5GiB\" or more, or lower max_message_size",
+                ],
+            ),
+            (
+                "[server]\nmax_connections_per_ip = 0\n",
+                &[
+                    "r.toml:2:26: [server] max_connections_per_ip = 0: must be at least 1 (0 refuses every client); fix: raise it to 1 or more, the default is 20",
+                ],
+            ),
+            (
+                "[server]\nmax_connections_per_shard = 0\n",
+                &[
+                    "r.toml:2:29: [server] max_connections_per_shard = 0: must be at least 1 (0 refuses every client); fix: raise it to 1 or more, the default is 10000",
+                ],
+            ),
+            (
+                "[server]\nmax_message_size = \"512KiB\"\n",
+                &[
+                    "r.toml: [limits] header_size = \"1MiB\" (the default: the key is not in the file): must not exceed [server] max_message_size (512KiB); fix: lower it to \"512KiB\" or less, or raise max_message_size",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn upstream_rules() {
+        assert_refusals(&[
+            (
+                "[upstream]\naddress = []\n",
+                &[
+                    "r.toml:2:11: [upstream] address = []: no mail server to forward accepted mail to; fix: set your mail server's SMTP address, e.g. address = \"127.0.0.1:10025\"",
+                ],
+            ),
+            (
+                "[upstream]\naddress = \"127.0.0.1:2525\"\n",
+                &[
+                    "r.toml:2:11: [upstream] address: 127.0.0.1:2525 is also where ringwall listens: accepted mail would loop back into ringwall; fix: point it at the real mail server (e.g. Postfix's return port 127.0.0.1:10025), not at a [server] listen address",
+                ],
+            ),
+            (
+                "[server]\nlisten = \"0.0.0.0:2525\"\n[upstream]\naddress = [\"192.0.2.7:25\", \"127.0.0.1:2525\"]\n",
+                &[
+                    "r.toml:4:28: [upstream] address: 127.0.0.1:2525 is also where ringwall listens (through 0.0.0.0:2525): accepted mail would loop back into ringwall; fix: point it at the real mail server (e.g. Postfix's return port 127.0.0.1:10025), not at a [server] listen address",
+                ],
+            ),
+            (
+                "[upstream]\nmax_connections = 0\npool_idle = 0\n",
+                &[
+                    "r.toml:2:19: [upstream] max_connections = 0: must be at least 1 (0 forwards nothing); fix: raise it to 1 or more, the default is 1000",
+                ],
+            ),
+            (
+                "[upstream]\npool_idle = 2000\n",
+                &[
+                    "r.toml:2:13: [upstream] pool_idle = 2000: must not exceed [upstream] max_connections (1000); fix: lower it to 1000 or less, or raise max_connections",
+                ],
+            ),
+            (
+                "[upstream]\nmax_connections = 10\n",
+                &[
+                    "r.toml: [upstream] pool_idle = 32 (the default: the key is not in the file): must not exceed [upstream] max_connections (10); fix: lower it to 10 or less, or raise max_connections",
+                ],
+            ),
+            (
+                "[upstream]\npool_idle_time = 0\n",
+                &[
+                    "r.toml:2:18: [upstream] pool_idle_time = 0: must not be zero; fix: set a positive duration, the default is \"30s\"",
+                ],
+            ),
+            (
+                "[upstream]\nconnect_timeout = \"0s\"\n",
+                &[
+                    "r.toml:2:19: [upstream] connect_timeout = \"0s\": must not be zero; fix: set a positive duration, the default is \"10s\"",
+                ],
+            ),
+            (
+                "[upstream]\nreply_timeout = 0\n",
+                &[
+                    "r.toml:2:17: [upstream] reply_timeout = 0: must not be zero; fix: set a positive duration, the default is \"5m\"",
+                ],
+            ),
+            (
+                "[upstream]\ndata_timeout = 0\n",
+                &[
+                    "r.toml:2:16: [upstream] data_timeout = 0: must not be zero; fix: set a positive duration, the default is \"10m\"",
+                ],
+            ),
+            (
+                "[upstream]\nkeepalive_interval = 0\n",
+                &[
+                    "r.toml:2:22: [upstream] keepalive_interval = 0: must not be zero; fix: set a positive duration, the default is \"1m\"",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn domains_rules() {
+        assert_refusals(&[
+            (
+                "[domains]\naccept = [\"bücher.example\"]\n",
+                &[
+                    "r.toml:2:11: [domains] accept: \"bücher.example\" is not ASCII: domains are compared in their ASCII (A-label) form; fix: write its A-label (xn--...) form, which `idn2 'bücher.example'` prints",
+                ],
+            ),
+            (
+                "[domains]\naccept = [\"example.net\",\n  \"postmaster@example.org\"]\n",
+                &[
+                    "r.toml:3:3: [domains] accept: \"postmaster@example.org\" is a mail address, not a domain name; fix: write only the part after the @: \"example.org\"",
+                ],
+            ),
+            (
+                "[domains]\naccept = [\"exa mple.net\"]\n",
+                &[
+                    "r.toml:2:11: [domains] accept: \"exa mple.net\" contains a space; fix: remove the spaces: \"example.net\"",
+                ],
+            ),
+            (
+                "[domains]\naccept = [\"a..example\"]\n",
+                &[
+                    "r.toml:2:11: [domains] accept: \"a..example\" has an empty label (a leading dot or two dots in a row); fix: remove the extra dot: \"a.example\"",
+                ],
+            ),
+            (
+                "[domains]\naccept = [\"example.net\", \"Example.NET\"]\n",
+                &[
+                    "r.toml:2:26: [domains] accept: \"example.net\" is listed twice (entries 1 and 2); fix: remove one of them; case does not matter in domain names",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn limits_rules() {
+        assert_refusals(&[
+            (
+                "[limits]\ncommand_line = 100\n",
+                &[
+                    "r.toml:2:16: [limits] command_line = 100: must be at least 512 bytes (SIZE, DSN and SMTPUTF8 parameters push MAIL past 512); fix: raise it to 512 or more, the default is 2048",
+                ],
+            ),
+            (
+                "[limits]\ncommand_line = \"70000\"\n",
+                &[
+                    "r.toml:2:16: [limits] command_line = \"70000\": must be at most 65536 bytes; fix: lower it to 65536 or less, the default is 2048",
+                ],
+            ),
+            (
+                "[limits]\ndata_line = 999\n",
+                &[
+                    "r.toml:2:13: [limits] data_line = 999: must be at least 1000 bytes, the RFC 5321 §4.5.3.1.6 line length (998 characters and CRLF); fix: raise it to 1000 or more, the default is \"64KiB\"",
+                ],
+            ),
+            (
+                "[limits]\ndata_line = \"17MiB\"\n",
+                &[
+                    "r.toml:2:13: [limits] data_line = \"17MiB\": must be at most \"16MiB\"; fix: lower it to \"16MiB\" or less, the default is \"64KiB\"",
+                ],
+            ),
+            (
+                "[limits]\nheader_size = 512\n",
+                &[
+                    "r.toml:2:15: [limits] header_size = 512: must be at least \"1KiB\"; fix: raise it to \"1KiB\" or more, the default is \"1MiB\"",
+                ],
+            ),
+            (
+                "[limits]\nrecipients = 99\n",
+                &[
+                    "r.toml:2:14: [limits] recipients = 99: must be at least 100 (RFC 5321 §4.5.3.1.8: a server must take 100 recipients per message); fix: raise it to 100 or more, the default is 1000",
+                ],
+            ),
+            (
+                "[limits]\nrecipients = 100001\n",
+                &[
+                    "r.toml:2:14: [limits] recipients = 100001: must be at most 100000; fix: lower it to 100000 or less, the default is 1000",
+                ],
+            ),
+            (
+                "[limits]\nerrors = 0\n",
+                &[
+                    "r.toml:2:10: [limits] errors = 0: must be at least 1 (0 closes every session at its first mistake); fix: raise it to 1 or more, the default is 20",
+                ],
+            ),
+            (
+                "[limits]\ncommands = 9\n",
+                &[
+                    "r.toml:2:12: [limits] commands = 9: must be at least 10 (one delivery takes EHLO, MAIL, RCPT, DATA and QUIT); fix: raise it to 10 or more, the default is 10000",
+                ],
+            ),
+            (
+                "[limits]\ndata_buffer_per_shard = \"10MiB\"\n",
+                &[
+                    "r.toml:2:25: [limits] data_buffer_per_shard = \"10MiB\": must be at least [server] max_message_size (50MiB): one message of the largest accepted size must fit; fix: raise it to \"50MiB\" or more, or lower max_message_size",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn timeouts_rules() {
+        assert_refusals(&[
+            (
+                "[timeouts]\ncommand = 0\n",
+                &[
+                    "r.toml:2:11: [timeouts] command = 0: must not be zero; fix: set a positive duration, the default is \"5m\"",
+                ],
+            ),
+            (
+                "[timeouts]\ndata = 0\n",
+                &[
+                    "r.toml:2:8: [timeouts] data = 0: must not be zero; fix: set a positive duration, the default is \"5m\"",
+                ],
+            ),
+            (
+                "[timeouts]\nunder_stress = 0\n",
+                &[
+                    "r.toml:2:16: [timeouts] under_stress = 0: must not be zero; fix: set a positive duration, the default is \"10s\"",
+                ],
+            ),
+            (
+                "[timeouts]\nsession = 0\n",
+                &[
+                    "r.toml:2:11: [timeouts] session = 0: must not be zero; fix: set a positive duration, the default is \"1h\"",
+                ],
+            ),
+            (
+                "[timeouts]\nshutdown_grace = 0\n",
+                &[
+                    "r.toml:2:18: [timeouts] shutdown_grace = 0: must not be zero; fix: set a positive duration, the default is \"30s\"",
+                ],
+            ),
+            (
+                "[timeouts]\nstress_threshold = 0\n",
+                &[
+                    "r.toml:2:20: [timeouts] stress_threshold = 0: must be above 0 and at most 1: it is the fraction of max_connections_per_shard past which a shard is under stress; fix: use a fraction such as 0.8, the default",
+                ],
+            ),
+            (
+                "[timeouts]\nstress_threshold = 1.5\n",
+                &[
+                    "r.toml:2:20: [timeouts] stress_threshold = 1.5: must be above 0 and at most 1: it is the fraction of max_connections_per_shard past which a shard is under stress; fix: use a fraction such as 0.8, the default",
+                ],
+            ),
+            (
+                "[timeouts]\nstress_threshold = nan\n",
+                &[
+                    "r.toml:2:20: [timeouts] stress_threshold = nan: must be above 0 and at most 1: it is the fraction of max_connections_per_shard past which a shard is under stress; fix: use a fraction such as 0.8, the default",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn log_rules() {
+        assert_refusals(&[
+            (
+                "[log]\nlevel = \"\"\n",
+                &[
+                    "r.toml:2:9: [log] level = \"\": must not be empty; fix: use a level (error, warn, info, debug, trace) or target=level pairs separated by commas, e.g. \"ringwall=debug,info\"",
+                ],
+            ),
+            (
+                "[log]\nlevel = \"info debug\"\n",
+                &[
+                    "r.toml:2:9: [log] level = \"info debug\": contains ' ', which a log filter cannot hold; fix: use a level (error, warn, info, debug, trace) or target=level pairs separated by commas, e.g. \"ringwall=debug,info\"",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn values_on_the_bounds_are_accepted() {
+        let source = "\
+[server]
+listen = \"0.0.0.0:25\"
+hostname = \"MX1.example.net\"
+shards = 1024
+max_message_size = \"1KiB\"
+max_connections_per_ip = 1
+max_connections_per_shard = 1
+[upstream]
+address = [\"127.0.0.1:10025\", \"[::1]:10025\"]
+max_connections = 1
+pool_idle = 1
+[domains]
+accept = [\"example.net\"]
+[limits]
+command_line = 512
+data_line = 1000
+header_size = \"1KiB\"
+recipients = 100
+errors = 1
+commands = 10
+data_buffer_per_shard = \"1KiB\"
+[timeouts]
+command = \"5min\"
+stress_threshold = 1
+";
+        let upper = "[server]\nmax_message_size = \"4GiB\"\n[limits]\ncommand_line = \"64KiB\"\n\
+                     data_line = \"16MiB\"\nrecipients = 100000\ndata_buffer_per_shard = \"4GiB\"\n\
+                     [domains]\naccept = [\"example.net\"]\n";
+        for source in [source, upper] {
+            assert_eq!(warned(source), Vec::<String>::new(), "{source}");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_listener_on_the_same_port_catches_the_loop() {
+        use super::loops_back;
+        let addr = |text: &str| text.parse().unwrap();
+        assert!(loops_back(addr("0.0.0.0:25"), addr("127.0.0.1:25")));
+        assert!(loops_back(addr("[::]:25"), addr("[::1]:25")));
+        assert!(loops_back(addr("[::]:25"), addr("127.0.0.1:25")));
+        assert!(loops_back(addr("192.0.2.1:25"), addr("192.0.2.1:25")));
+        assert!(!loops_back(addr("0.0.0.0:25"), addr("127.0.0.1:10025")));
+        assert!(!loops_back(addr("0.0.0.0:25"), addr("192.0.2.9:25")));
+        assert!(!loops_back(addr("127.0.0.1:25"), addr("127.0.0.2:25")));
+    }
+
+    #[test]
+    fn suspicious_values_warn_at_their_line() {
+        assert_eq!(
+            warned("[domains]\naccept = []\n"),
+            [
+                "r.toml:2:10: warning: [domains] accept = []: no recipient domain is accepted: every RCPT TO \
+              will be refused with 550 5.7.1; fix: list the domains your upstream receives mail for, e.g. \
+              accept = [\"example.net\"]"
+            ]
+        );
+        assert_eq!(
+            warned("[domains]\naccept = [\"example.net\"]\n[timeouts]\ncommand = \"4min\"\n"),
+            [
+                "r.toml:4:11: warning: [timeouts] command = \"4min\": is under 5 minutes, the least RFC 5321 \
+              §4.5.3.2.7 asks a server to wait for the next command; slow or distant clients may be cut off; \
+              fix: raise it to \"5min\" unless the shortcut is deliberate (under_stress already shortens \
+              waits while a shard is busy)"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported_in_file_order_defaults_last() {
+        let source = "\
+[upstream]
+max_connections = 4
+[server]
+shards = 5000
+[limits]
+recipients = 7
+";
+        let refusals = parse(source, "r.toml").unwrap_err().0;
+        let keys: Vec<(Option<usize>, &str)> = refusals
+            .iter()
+            .map(|error| {
+                (
+                    error.position.map(|at| at.line),
+                    error.key.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Some(4), "server.shards"),
+                (Some(6), "limits.recipients"),
+                (None, "upstream.pool_idle")
+            ]
+        );
+    }
+}

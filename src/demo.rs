@@ -1,0 +1,184 @@
+//! `ringwall demo`: a newcomer's first run. It starts the proxy and an embedded
+//! upstream sink on loopback, sends a few sample messages through the proxy and
+//! prints, for each, what the client saw and what the upstream received. No
+//! setup and no network beyond loopback; done in a second or two.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use ringwall_loadgen::sink::{self, SinkConfig};
+
+use crate::config::{ByteSize, Config};
+use crate::server;
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The embedded sink would not start.
+    #[error("the embedded upstream sink did not start: {0}")]
+    Sink(#[from] sink::SinkError),
+    /// The proxy would not start.
+    #[error("the proxy did not start: {0}")]
+    Server(#[from] server::ServerError),
+    /// Talking to the proxy or writing the report failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One sample: what the client sends, and why.
+struct Sample {
+    title: &'static str,
+    recipient: &'static str,
+    body: Vec<u8>,
+}
+
+fn samples() -> Vec<Sample> {
+    let message = |subject: &str, text: &str| {
+        format!(
+            "From: Alice <alice@sender.example>\r\nTo: Bob <bob@example.net>\r\nSubject: {subject}\r\n\
+             Message-ID: <{}@sender.example>\r\nDate: Thu, 26 Nov 2026 12:00:00 +0000\r\n\r\n{text}",
+            subject.replace(' ', "-").to_lowercase()
+        )
+        .into_bytes()
+    };
+    let mut smuggling = message("Smuggling attempt", "Hello.\r\n");
+    // `CRLF . LF` is not end of data: the text after it must stay inside the message.
+    smuggling.extend_from_slice(b".\nMAIL FROM:<smuggler@evil.example>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nforged\r\n");
+    let mut large = message("Too large", "");
+    large.extend_from_slice(format!("{}\r\n", "x".repeat(76)).repeat(1000).as_bytes());
+    vec![
+        Sample {
+            title: "A normal message",
+            recipient: "bob@example.net",
+            body: message("Lunch on Friday", "See you at noon.\r\n"),
+        },
+        Sample {
+            title: "A smuggling attempt (CRLF.LF inside the body)",
+            recipient: "bob@example.net",
+            body: smuggling,
+        },
+        Sample {
+            title: "A recipient in a domain we do not relay for",
+            recipient: "carol@elsewhere.example",
+            body: message("Relay me", "Please relay.\r\n"),
+        },
+        Sample {
+            title: "A message over the size limit (32 KiB here)",
+            recipient: "bob@example.net",
+            body: large,
+        },
+    ]
+}
+
+/// Runs the demo, writing the report to `out`.
+pub fn run(out: &mut dyn Write) -> Result<(), DemoError> {
+    let dir = tempfile::tempdir()?;
+    let dump = dir.path().join("upstream");
+    let sink = sink::start(SinkConfig {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        dump_dir: Some(dump.clone()),
+        pin: false,
+        ..SinkConfig::default()
+    })?;
+    let mut config = Config::default();
+    config.server.listen = vec!["127.0.0.1:0".parse().expect("literal address")];
+    config.server.shards = 1;
+    config.server.hostname = "demo.ringwall.test".into();
+    config.server.max_message_size = ByteSize(32 * 1024);
+    config.limits.header_size = ByteSize(16 * 1024);
+    config.upstream.address = vec![sink.local_addr()];
+    config.domains.accept = vec!["example.net".into()];
+    let proxy = server::start(&config)?;
+    let proxy_addr = proxy.local_addrs()[0];
+    writeln!(
+        out,
+        "ringwall demo: proxy on {proxy_addr}, upstream sink on {}, accepting mail for example.net\n",
+        sink.local_addr()
+    )?;
+    let mut delivered = 0;
+    for (n, sample) in samples().iter().enumerate() {
+        writeln!(out, "{}. {}", n + 1, sample.title)?;
+        let transcript = send(proxy_addr, sample)?;
+        for line in transcript {
+            writeln!(out, "   {line}")?;
+        }
+        let file = dump.join(format!("{}.eml", delivered + 1));
+        if file.exists() {
+            delivered += 1;
+            writeln!(out, "   upstream received:")?;
+            show_received(out, &file)?;
+        } else {
+            writeln!(out, "   upstream received: nothing")?;
+        }
+        writeln!(out)?;
+    }
+    proxy.shutdown();
+    proxy.wait()?;
+    sink.stop();
+    let counts = sink.wait()?;
+    writeln!(out, "upstream totals: {counts}")?;
+    Ok(())
+}
+
+/// Sends one sample through the proxy; returns the exchange as `C:`/`S:` lines.
+fn send(addr: SocketAddr, sample: &Sample) -> std::io::Result<Vec<String>> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    let mut log = Vec::new();
+    // A multi-line reply is shown on one line, its lines joined by " | ".
+    let reply =
+        |reader: &mut BufReader<TcpStream>, log: &mut Vec<String>| -> std::io::Result<u16> {
+            let mut lines = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line)? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                let last = line.as_bytes().get(3) != Some(&b'-');
+                lines.push(line.trim_end().to_string());
+                if last {
+                    log.push(format!("S: {}", lines.join(" | ")));
+                    return Ok(line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0));
+                }
+            }
+        };
+    reply(&mut reader, &mut log)?;
+    for command in [
+        "EHLO client.sender.example",
+        "MAIL FROM:<alice@sender.example>",
+    ] {
+        log.push(format!("C: {command}"));
+        write!(writer, "{command}\r\n")?;
+        reply(&mut reader, &mut log)?;
+    }
+    let rcpt = format!("RCPT TO:<{}>", sample.recipient);
+    log.push(format!("C: {rcpt}"));
+    write!(writer, "{rcpt}\r\n")?;
+    if reply(&mut reader, &mut log)? == 250 {
+        log.push("C: DATA".into());
+        writer.write_all(b"DATA\r\n")?;
+        if reply(&mut reader, &mut log)? == 354 {
+            log.push(format!("C: <{} octets of message> .", sample.body.len()));
+            writer.write_all(&sample.body)?;
+            writer.write_all(b".\r\n")?;
+            reply(&mut reader, &mut log)?;
+        }
+    }
+    log.push("C: QUIT".into());
+    writer.write_all(b"QUIT\r\n")?;
+    reply(&mut reader, &mut log)?;
+    Ok(log)
+}
+
+/// Prints the header section and the first body lines the upstream received.
+fn show_received(out: &mut dyn Write, file: &Path) -> std::io::Result<()> {
+    let text = String::from_utf8_lossy(&std::fs::read(file)?).into_owned();
+    for line in text.split("\r\n").take(16) {
+        writeln!(out, "   | {line}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! One connection to the upstream and the commands of a relayed transaction.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use glommio::net::TcpStream;
+use glommio::timer::Timer;
+
+use super::error::RelayError;
+use crate::smtp::client::{Capabilities, ReplyParser, UpstreamReply, dot_stuff, xforward_lines};
+use crate::smtp::command::Body;
+use crate::smtp::{ForwardPath, MailParams, RcptParams, ReversePath};
+
+/// Read buffer per upstream connection: replies are short.
+const READ_CHUNK: usize = 4096;
+
+/// The real client, as XFORWARD tells the upstream (Postfix's attribute names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The client's address and port.
+    pub addr: SocketAddr,
+    /// Its HELO/EHLO name.
+    pub helo: Option<String>,
+    /// `SMTP` or `ESMTP`.
+    pub protocol: &'static str,
+}
+
+impl ClientIdentity {
+    /// XFORWARD attributes, values raw (the codec xtext-encodes them). NAME stays
+    /// `[UNAVAILABLE]` until reverse DNS exists.
+    fn xforward_attributes(&self) -> Vec<(&'static str, String)> {
+        let addr = match self.addr.ip() {
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => format!("IPV6:{v6}"),
+        };
+        let mut attrs = vec![
+            ("NAME", "[UNAVAILABLE]".to_string()),
+            ("ADDR", addr),
+            ("PORT", self.addr.port().to_string()),
+            ("PROTO", self.protocol.to_string()),
+        ];
+        if let Some(helo) = &self.helo {
+            attrs.push(("HELO", helo.clone()));
+        }
+        attrs.push(("SOURCE", "REMOTE".to_string()));
+        attrs
+    }
+}
+
+/// An open, greeted upstream connection.
+#[derive(Debug)]
+pub struct UpstreamConn {
+    stream: TcpStream,
+    parser: ReplyParser,
+    caps: Capabilities,
+    out: Vec<u8>,
+    last_used: Instant,
+    reply_timeout: Duration,
+}
+
+impl UpstreamConn {
+    /// Connects to `addr`, reads the greeting and introduces us with EHLO (HELO
+    /// when EHLO is refused).
+    pub async fn open(
+        addr: SocketAddr,
+        helo_name: &str,
+        connect_timeout: Duration,
+        reply_timeout: Duration,
+    ) -> Result<UpstreamConn, RelayError> {
+        let stream = TcpStream::connect_timeout(addr, connect_timeout)
+            .await
+            .map_err(|e| RelayError::Unreachable(format!("{addr}: {e}")))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| RelayError::Unreachable(format!("{addr}: {e}")))?;
+        let mut conn = UpstreamConn {
+            stream,
+            parser: ReplyParser::default(),
+            caps: Capabilities::default(),
+            out: Vec::new(),
+            last_used: Instant::now(),
+            reply_timeout,
+        };
+        let banner = conn.read_reply(reply_timeout).await?;
+        if banner.code != 220 {
+            return Err(RelayError::Unreachable(format!(
+                "{addr} greeted with {}",
+                banner.code
+            )));
+        }
+        let ehlo = conn.command(&format!("EHLO {helo_name}")).await?;
+        if ehlo.is_positive() {
+            conn.caps = Capabilities::from_ehlo(&ehlo);
+        } else if !conn
+            .command(&format!("HELO {helo_name}"))
+            .await?
+            .is_positive()
+        {
+            return Err(RelayError::Unreachable(format!(
+                "{addr} refused EHLO and HELO"
+            )));
+        }
+        Ok(conn)
+    }
+
+    /// What the upstream offered in its EHLO reply.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// When this connection last carried a command.
+    pub fn last_used(&self) -> Instant {
+        self.last_used
+    }
+
+    /// A cheap check that an idle connection is still usable: the peer has not
+    /// closed it and has sent nothing unasked (a 421 at its idle timeout).
+    pub fn is_idle_and_open(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut byte = 0u8;
+        // SAFETY: recv on a socket we own into a one-byte buffer that outlives the call.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                (&raw mut byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+            && self.parser.pending() == 0
+    }
+
+    /// Opens a transaction: XFORWARD (when wanted and offered) then MAIL, pipelined
+    /// when the upstream offers PIPELINING. Returns MAIL's reply.
+    pub async fn mail(
+        &mut self,
+        client: Option<&ClientIdentity>,
+        sender: &ReversePath,
+        params: &MailParams,
+    ) -> Result<UpstreamReply, RelayError> {
+        let xforward = match client {
+            Some(client) if !self.caps.xforward.is_empty() => {
+                let attrs = client.xforward_attributes();
+                let attrs: Vec<(&str, &str)> =
+                    attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                xforward_lines(&attrs, &self.caps.xforward)
+            }
+            _ => Vec::new(),
+        };
+        let mut mail = format!("MAIL FROM:{sender}");
+        if params.body == Some(Body::EightBitMime) && self.caps.eight_bit_mime {
+            mail.push_str(" BODY=8BITMIME");
+        }
+        if params.smtputf8 && self.caps.smtputf8 {
+            mail.push_str(" SMTPUTF8");
+        }
+        if self.caps.dsn {
+            if let Some(ret) = &params.ret {
+                mail.push_str(" RET=");
+                mail.push_str(ret);
+            }
+            if let Some(envid) = &params.envid {
+                mail.push_str(" ENVID=");
+                mail.push_str(envid);
+            }
+        }
+        if self.caps.pipelining {
+            for line in &xforward {
+                self.queue(line);
+            }
+            self.queue(&mail);
+            self.flush().await?;
+            for _ in &xforward {
+                // A refused XFORWARD only costs the upstream's view of the client.
+                self.read_reply(self.reply_timeout).await?;
+            }
+            return self.read_reply(self.reply_timeout).await;
+        }
+        for line in &xforward {
+            self.command(line).await?;
+        }
+        self.command(&mail).await
+    }
+
+    /// RCPT for one recipient; DSN parameters pass through when offered.
+    pub async fn rcpt(
+        &mut self,
+        recipient: &ForwardPath,
+        params: &RcptParams,
+    ) -> Result<UpstreamReply, RelayError> {
+        let mut line = format!("RCPT TO:{recipient}");
+        if self.caps.dsn {
+            if let Some(notify) = &params.notify {
+                line.push_str(" NOTIFY=");
+                line.push_str(notify);
+            }
+            if let Some(orcpt) = &params.orcpt {
+                line.push_str(" ORCPT=");
+                line.push_str(orcpt);
+            }
+        }
+        self.command(&line).await
+    }
+
+    /// Sends DATA and returns the upstream's answer (354 to go on). Nothing of
+    /// the message has been sent yet, so a failure here can be retried safely on
+    /// a new connection.
+    pub async fn start_data(&mut self) -> Result<UpstreamReply, RelayError> {
+        self.command("DATA").await
+    }
+
+    /// After 354: sends our header and the body re-dot-stuffed, then the
+    /// terminating dot, and returns the end-of-data reply, waited for up to
+    /// `data_timeout`. A failure here must not be retried: the upstream may have
+    /// taken the message.
+    pub async fn finish_data(
+        &mut self,
+        header: &[u8],
+        body: &[u8],
+        data_timeout: Duration,
+    ) -> Result<UpstreamReply, RelayError> {
+        self.out.clear();
+        dot_stuff(header, &mut self.out);
+        dot_stuff(body, &mut self.out);
+        self.out.extend_from_slice(b".\r\n");
+        self.flush().await?;
+        if self.out.capacity() > 64 * 1024 {
+            self.out = Vec::new();
+        }
+        self.read_reply(data_timeout).await
+    }
+
+    /// Keeps an open transaction alive while a slow client uploads.
+    pub async fn noop(&mut self) -> Result<(), RelayError> {
+        let reply = self.command("NOOP").await?;
+        if reply.is_positive() {
+            Ok(())
+        } else {
+            Err(RelayError::Unreachable(format!(
+                "NOOP answered {}",
+                reply.code
+            )))
+        }
+    }
+
+    /// Ends an unfinished transaction so the connection can be reused.
+    pub async fn rset(&mut self) -> Result<(), RelayError> {
+        let reply = self.command("RSET").await?;
+        if reply.is_positive() {
+            Ok(())
+        } else {
+            Err(RelayError::Unreachable(format!(
+                "RSET answered {}",
+                reply.code
+            )))
+        }
+    }
+
+    /// Says goodbye politely before closing (best effort, bounded).
+    pub async fn quit(mut self) {
+        self.queue("QUIT");
+        let _ = self.flush().await;
+        let _ = self.read_reply(Duration::from_secs(1)).await;
+    }
+
+    async fn command(&mut self, line: &str) -> Result<UpstreamReply, RelayError> {
+        self.queue(line);
+        self.flush().await?;
+        self.read_reply(self.reply_timeout).await
+    }
+
+    fn queue(&mut self, line: &str) {
+        self.out.extend_from_slice(line.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    async fn flush(&mut self) -> Result<(), RelayError> {
+        self.stream.write_all(&self.out).await?;
+        self.out.clear();
+        self.last_used = Instant::now();
+        Ok(())
+    }
+
+    async fn read_reply(&mut self, limit: Duration) -> Result<UpstreamReply, RelayError> {
+        let read = async {
+            let mut buf = [0u8; READ_CHUNK];
+            loop {
+                if let Some(reply) = self.parser.next_reply()? {
+                    return Ok(reply);
+                }
+                let n = self.stream.read(&mut buf).await?;
+                if n == 0 {
+                    return Err(RelayError::Lost(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                self.parser.feed(&buf[..n]);
+            }
+        };
+        let timeout = async {
+            Timer::new(limit).await;
+            Err(RelayError::Timeout(limit))
+        };
+        let reply = read.or(timeout).await;
+        self.last_used = Instant::now();
+        reply
+    }
+}

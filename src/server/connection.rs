@@ -1,0 +1,462 @@
+//! The connection driver: moves bytes and time between one client socket and its
+//! `smtp::Session`, and carries out what the session's events ask for (policy
+//! hooks, the upstream transaction). It makes no protocol decision of its own.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_lite::{AsyncRead, AsyncWriteExt, FutureExt};
+use glommio::net::TcpStream;
+use glommio::timer::Timer;
+
+use super::shard::{Overload, Shard};
+use super::txlog::{self, TransactionRecord};
+use crate::policy::ClientInfo;
+use crate::relay::{ClientIdentity, Lease, received_header, rfc5322_date};
+use crate::smtp::client::UpstreamReply;
+use crate::smtp::reply::{Reply, UpstreamStage, mapped_upstream, table};
+use crate::smtp::{Event, ForwardPath, RcptParams, Session, Transaction, Verdict};
+
+/// What woke the driver while it waited for the client.
+enum Wake {
+    /// The client sent octets (already fed to the session), or closed (0).
+    Read(std::io::Result<usize>),
+    /// A deadline passed: session timeout, shutdown grace or upstream keepalive.
+    Timer,
+    /// The shard is stopping.
+    Stop,
+}
+
+/// Per-connection state the shell keeps beside the session.
+struct Driver {
+    shard: Rc<Shard>,
+    peer: SocketAddr,
+    client: ClientInfo,
+    /// The upstream connection of the open transaction.
+    lease: Option<Lease>,
+    /// Message octets this connection has counted against the shard's budget.
+    counted: usize,
+    /// When the open transaction's MAIL was accepted.
+    transaction_started: Option<Instant>,
+    /// Set once the shard began stopping: when to give up on the transaction.
+    drain_deadline: Option<Instant>,
+}
+
+/// Serves one client connection to its end.
+pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
+    let Ok(peer) = stream.peer_addr() else { return };
+    let _ = stream.set_nodelay(true);
+    let slot = shard.admit(peer.ip());
+    let mut session = Session::new(shard.session_config(), Instant::now());
+    let mut driver = Driver {
+        client: ClientInfo {
+            addr: peer,
+            helo: None,
+        },
+        shard: Rc::clone(&shard),
+        peer,
+        lease: None,
+        counted: 0,
+        transaction_started: None,
+        drain_deadline: None,
+    };
+    let admitted = slot.as_ref().map(|_| ()).map_err(|e| *e);
+    loop {
+        while let Some(event) = session.poll_event() {
+            driver.handle(&mut session, event, admitted).await;
+        }
+        driver.count_buffered(session.buffered());
+        if !driver.flush(&mut session, &mut stream).await || session.is_closed() {
+            break;
+        }
+        match driver.wait(&mut session, &mut stream).await {
+            Wake::Read(Ok(0)) | Wake::Read(Err(_)) => break,
+            Wake::Read(Ok(_)) => {}
+            Wake::Stop => {
+                driver.drain_deadline =
+                    Some(Instant::now() + shard.config.timeouts.shutdown_grace.0);
+                session.begin_shutdown();
+            }
+            Wake::Timer => driver.on_timer(&mut session).await,
+        }
+    }
+    driver.finish().await;
+    drop(slot);
+}
+
+impl Driver {
+    async fn handle(
+        &mut self,
+        session: &mut Session,
+        event: Event,
+        admitted: Result<(), Overload>,
+    ) {
+        let verdict = match event {
+            Event::Connect => match admitted {
+                Err(Overload::Shard) => Verdict::Disconnect(table::shard_full()),
+                Err(Overload::Client) => Verdict::Disconnect(table::too_many_from_ip()),
+                Ok(()) => self.on_connect().await,
+            },
+            Event::Helo { name, .. } => {
+                let verdict = self.shard.hooks.helo(&self.client, &name);
+                if verdict == Verdict::Continue {
+                    self.client.helo = Some(name);
+                }
+                verdict
+            }
+            Event::Mail(sender, params) => {
+                let verdict = self.shard.hooks.mail(&self.client, &sender, &params);
+                if verdict == Verdict::Continue {
+                    self.transaction_started = Some(Instant::now());
+                }
+                verdict
+            }
+            Event::Rcpt(path, params) => self.on_rcpt(session, &path, &params).await,
+            Event::Data => {
+                let budget = usize::try_from(self.shard.config.limits.data_buffer_per_shard.0)
+                    .unwrap_or(usize::MAX);
+                if self.shard.buffered.get() >= budget {
+                    Verdict::Refuse(table::buffer_full())
+                } else {
+                    Verdict::Continue
+                }
+            }
+            Event::Message(body) => {
+                self.count_buffered(session.buffered() + body.len());
+                self.on_message(session, body).await
+            }
+            Event::Reset => {
+                self.end_upstream_transaction().await;
+                return;
+            }
+            Event::Close => return,
+        };
+        session.decide(Instant::now(), verdict);
+    }
+
+    async fn on_connect(&mut self) -> Verdict {
+        let verdict = self.shard.hooks.connect(&self.client);
+        if verdict != Verdict::Continue || !self.shard.config.upstream.fail_closed {
+            return verdict;
+        }
+        match self.shard.pool.acquire().await {
+            Ok(lease) => {
+                lease.release();
+                Verdict::Continue
+            }
+            Err(_) => Verdict::Disconnect(table::upstream_unreachable_at_connect()),
+        }
+    }
+
+    async fn on_rcpt(
+        &mut self,
+        session: &Session,
+        path: &ForwardPath,
+        params: &RcptParams,
+    ) -> Verdict {
+        let verdict = self.shard.hooks.rcpt(&self.client, path, params);
+        if verdict != Verdict::Continue {
+            return verdict;
+        }
+        let Some(transaction) = session.transaction() else {
+            return Verdict::Refuse(table::need_mail());
+        };
+        let identity = self.identity(session);
+        if let Err(verdict) = self.ensure_upstream(transaction, &identity).await {
+            return verdict;
+        }
+        let lease = self.lease.as_mut().expect("ensure_upstream leaves a lease");
+        match lease.conn().rcpt(path, params).await {
+            Ok(reply) => {
+                let mapped = mapped_upstream(reply.code, reply.status, UpstreamStage::Rcpt);
+                if reply.is_positive() {
+                    Verdict::ContinueWith(mapped)
+                } else {
+                    Verdict::Refuse(mapped)
+                }
+            }
+            Err(e) => {
+                self.lease = None;
+                Verdict::Refuse(e.reply())
+            }
+        }
+    }
+
+    /// Makes sure an upstream transaction is open for `transaction`: takes a
+    /// connection (retrying once on a fresh one if a pooled one was dead), sends
+    /// XFORWARD and MAIL, and replays recipients already accepted (after the
+    /// upstream connection was lost mid-transaction).
+    async fn ensure_upstream(
+        &mut self,
+        transaction: &Transaction,
+        identity: &ClientIdentity,
+    ) -> Result<(), Verdict> {
+        if self.lease.is_some() {
+            return Ok(());
+        }
+        let pool = Rc::clone(&self.shard.pool);
+        let xforward = self.shard.config.upstream.xforward.then_some(identity);
+        let mut lease = pool
+            .acquire()
+            .await
+            .map_err(|e| Verdict::Refuse(e.reply()))?;
+        let mut reply = lease
+            .conn()
+            .mail(xforward, &transaction.sender, &transaction.params)
+            .await;
+        if reply.is_err() && lease.is_reused() {
+            lease = pool
+                .connect()
+                .await
+                .map_err(|e| Verdict::Refuse(e.reply()))?;
+            reply = lease
+                .conn()
+                .mail(xforward, &transaction.sender, &transaction.params)
+                .await;
+        }
+        let reply = reply.map_err(|e| Verdict::Refuse(e.reply()))?;
+        if !reply.is_positive() {
+            lease.release();
+            return Err(Verdict::Refuse(mapped_upstream(
+                reply.code,
+                reply.status,
+                UpstreamStage::Mail,
+            )));
+        }
+        for (path, params) in &transaction.recipients {
+            match lease.conn().rcpt(path, params).await {
+                Ok(r) if r.is_positive() => {}
+                // The upstream now refuses a recipient it took before: the client
+                // must retry the whole transaction rather than lose one recipient.
+                Ok(_) | Err(_) => return Err(Verdict::Refuse(table::upstream_lost())),
+            }
+        }
+        self.lease = Some(lease);
+        Ok(())
+    }
+
+    async fn on_message(&mut self, session: &Session, body: Vec<u8>) -> Verdict {
+        let Some(transaction) = session.transaction() else {
+            return Verdict::Refuse(table::need_mail());
+        };
+        let queue_id = self.shard.next_queue_id();
+        let hook = self.shard.hooks.message(&self.client, &body);
+        let outcome = if hook != Verdict::Continue {
+            self.end_upstream_transaction().await;
+            Err(hook)
+        } else {
+            let identity = self.identity(session);
+            let header = self.received(session, transaction, &queue_id);
+            self.deliver(transaction, &identity, header.as_bytes(), &body)
+                .await
+        };
+        let verdict = match &outcome {
+            Ok(reply) if reply.is_positive() => {
+                let status =
+                    mapped_upstream(reply.code, reply.status, UpstreamStage::Message).status;
+                Verdict::ContinueWith(Reply::owned(
+                    reply.code,
+                    status,
+                    format!("Ok: queued as {queue_id}"),
+                ))
+            }
+            Ok(reply) => Verdict::Refuse(mapped_upstream(
+                reply.code,
+                reply.status,
+                UpstreamStage::Message,
+            )),
+            Err(verdict) => verdict.clone(),
+        };
+        txlog::transaction(&TransactionRecord {
+            queue_id: &queue_id,
+            client: self.peer,
+            helo: session.helo(),
+            sender: &transaction.sender,
+            recipients: &transaction.recipients,
+            size: body.len(),
+            verdict: &verdict,
+            upstream: outcome.as_ref().ok(),
+            duration: self
+                .transaction_started
+                .take()
+                .map_or(Duration::ZERO, |t| t.elapsed()),
+        });
+        verdict
+    }
+
+    /// Streams the message to the upstream. A connection that died while the
+    /// client uploaded (DATA fails before any content went out) is replaced once;
+    /// a failure after content went out is never retried (the upstream may
+    /// already hold the message), so the client gets a 4xx and retries itself.
+    async fn deliver(
+        &mut self,
+        transaction: &Transaction,
+        identity: &ClientIdentity,
+        header: &[u8],
+        body: &[u8],
+    ) -> Result<UpstreamReply, Verdict> {
+        let data_timeout = self.shard.config.upstream.data_timeout.0;
+        for attempt in 0..2 {
+            self.ensure_upstream(transaction, identity).await?;
+            let lease = self.lease.as_mut().expect("ensure_upstream leaves a lease");
+            match lease.conn().start_data().await {
+                Ok(reply) if reply.code == 354 => {}
+                Ok(reply) => {
+                    self.end_upstream_transaction().await;
+                    return Ok(reply);
+                }
+                Err(e) => {
+                    self.lease = None;
+                    if attempt == 0 {
+                        continue;
+                    }
+                    return Err(Verdict::Refuse(e.reply()));
+                }
+            }
+            let result = lease.conn().finish_data(header, body, data_timeout).await;
+            let lease = self.lease.take().expect("still leased");
+            return match result {
+                Ok(reply) => {
+                    lease.release();
+                    Ok(reply)
+                }
+                Err(e) => Err(Verdict::Refuse(e.reply())),
+            };
+        }
+        Err(Verdict::Refuse(table::upstream_lost()))
+    }
+
+    /// Ends the upstream side of an unfinished transaction and pools the connection.
+    async fn end_upstream_transaction(&mut self) {
+        if let Some(mut lease) = self.lease.take()
+            && lease.conn().rset().await.is_ok()
+        {
+            lease.release();
+        }
+    }
+
+    fn identity(&self, session: &Session) -> ClientIdentity {
+        ClientIdentity {
+            addr: self.peer,
+            helo: session.helo().map(str::to_string),
+            protocol: if session.is_esmtp() { "ESMTP" } else { "SMTP" },
+        }
+    }
+
+    fn received(&self, session: &Session, transaction: &Transaction, queue_id: &str) -> String {
+        let protocol = match (session.is_esmtp(), transaction.params.smtputf8) {
+            (true, true) => "UTF8SMTP",
+            (true, false) => "ESMTP",
+            (false, _) => "SMTP",
+        };
+        let single = match transaction.recipients.as_slice() {
+            [(path, _)] => Some(path.to_string()),
+            _ => None,
+        };
+        received_header(
+            session.helo(),
+            self.peer.ip(),
+            &self.shard.config.server.hostname,
+            protocol,
+            queue_id,
+            single.as_deref(),
+            &rfc5322_date(SystemTime::now()),
+        )
+    }
+
+    /// Writes pending replies; false when the client is gone or will not read.
+    async fn flush(&mut self, session: &mut Session, stream: &mut TcpStream) -> bool {
+        let pending = session.transmit().len();
+        if pending == 0 {
+            return true;
+        }
+        let limit = self.shard.config.timeouts.command.0;
+        let write = async { stream.write_all(session.transmit()).await.is_ok() };
+        let timeout = async {
+            Timer::new(limit).await;
+            false
+        };
+        let written = write.or(timeout).await;
+        session.transmitted(pending);
+        written
+    }
+
+    /// Waits for client octets (fed straight into the session through the
+    /// shard's shared buffer), a deadline, or the shard stopping.
+    async fn wait(&mut self, session: &mut Session, stream: &mut TcpStream) -> Wake {
+        let now = Instant::now();
+        session.set_under_stress(now, self.shard.under_stress());
+        let deadline = [
+            session.poll_timeout(),
+            self.drain_deadline,
+            self.keepalive_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let shard = Rc::clone(&self.shard);
+        let read = futures_lite::future::poll_fn(|cx| {
+            let mut scratch = shard.scratch.borrow_mut();
+            match Pin::new(&mut *stream).poll_read(cx, &mut scratch) {
+                Poll::Ready(Ok(n)) => {
+                    session.receive(Instant::now(), &scratch[..n]);
+                    Poll::Ready(Wake::Read(Ok(n)))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Wake::Read(Err(e))),
+                Poll::Pending => Poll::Pending,
+            }
+        });
+        let timer = async {
+            match deadline {
+                Some(d) => Timer::new(d.saturating_duration_since(now)).await,
+                None => futures_lite::future::pending::<Instant>().await,
+            };
+            Wake::Timer
+        };
+        let draining = self.drain_deadline.is_some();
+        let stop = async {
+            if draining {
+                futures_lite::future::pending::<()>().await;
+            }
+            let _ = shard.stopping.acquire(1).await;
+            Wake::Stop
+        };
+        read.or(timer).or(stop).await
+    }
+
+    /// When the open upstream transaction needs a NOOP to stay alive.
+    fn keepalive_at(&mut self) -> Option<Instant> {
+        let interval = self.shard.config.upstream.keepalive_interval.0;
+        self.lease.as_mut().map(|l| l.conn().last_used() + interval)
+    }
+
+    async fn on_timer(&mut self, session: &mut Session) {
+        let now = Instant::now();
+        if self.drain_deadline.is_some_and(|d| now >= d) {
+            session.abort(table::shutting_down());
+            return;
+        }
+        if self.keepalive_at().is_some_and(|k| now >= k)
+            && let Some(lease) = self.lease.as_mut()
+            && lease.conn().noop().await.is_err()
+        {
+            // Lost: end of data opens a new upstream transaction.
+            self.lease = None;
+        }
+        session.handle_timeout(now);
+    }
+
+    fn count_buffered(&mut self, now_buffered: usize) {
+        let total = self.shard.buffered.get() - self.counted + now_buffered;
+        self.shard.buffered.set(total);
+        self.counted = now_buffered;
+    }
+
+    async fn finish(&mut self) {
+        self.end_upstream_transaction().await;
+        self.count_buffered(0);
+    }
+}

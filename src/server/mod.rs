@@ -1,0 +1,148 @@
+//! The IO shell on glommio: shards, listeners and the connection driver.
+//!
+//! One `LocalExecutor` per shard, pinned to a CPU of the process's affinity mask,
+//! each with its own SO_REUSEPORT listener per `listen` address, its own
+//! connections, upstream pool and session settings (invariant 5: nothing shared
+//! on the per-message path). This layer only moves bytes and time between sockets
+//! and the pure `smtp::Session`; every protocol decision lives there.
+
+mod connection;
+mod cpus;
+mod listener;
+mod settings;
+mod shard;
+mod txlog;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use glommio::{LocalExecutorBuilder, Placement};
+use thiserror::Error;
+
+use crate::config::Config;
+
+/// Why the server could not start or ended badly.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address from `[server] listen`.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// An executor could not be created (io_uring refused, CPU missing).
+    #[error("cannot start shard {shard}: {reason}")]
+    Shard {
+        /// The shard number.
+        shard: usize,
+        /// glommio's reason.
+        reason: String,
+    },
+    /// A shard thread panicked or failed.
+    #[error("shard {shard} failed: {reason}")]
+    ShardFailed {
+        /// The shard number.
+        shard: usize,
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// A running proxy: its bound addresses and the means to stop it.
+pub struct RunningServer {
+    addrs: Vec<SocketAddr>,
+    stop: Arc<AtomicBool>,
+    shards: Vec<glommio::ExecutorJoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The addresses actually bound (port 0 in the config becomes a real port).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The flag a signal handler sets to begin a graceful shutdown.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Begins a graceful shutdown: stop accepting, let transactions finish
+    /// within `[timeouts] shutdown_grace`, then 421 4.3.2 to the rest.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits until every shard has stopped.
+    pub fn wait(self) -> Result<(), ServerError> {
+        for (shard, handle) in self.shards.into_iter().enumerate() {
+            handle.join().map_err(|e| ServerError::ShardFailed {
+                shard,
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// How often a shard looks at the stop flag. Not on any per-message path.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Binds every listener, starts the shards and returns at once.
+pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
+    let cpus = cpus::allowed();
+    let shard_count = if config.server.shards == 0 {
+        cpus.len().max(1)
+    } else {
+        config.server.shards
+    };
+    let sockets = listener::bind_all(&config.server.listen, shard_count)?;
+    let addrs = sockets
+        .first()
+        .map(|s| s.iter().map(|(a, _)| *a).collect())
+        .unwrap_or_default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut shards = Vec::with_capacity(shard_count);
+    for (id, listeners) in sockets.into_iter().enumerate() {
+        let placement = if shard_count <= cpus.len() {
+            Placement::Fixed(cpus[id])
+        } else {
+            Placement::Unbound
+        };
+        let config = config.clone();
+        let stop = Arc::clone(&stop);
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("ringwall-shard-{id}"))
+            .spawn(move || shard::run(id, config, listeners, stop))
+            .map_err(|e| ServerError::Shard {
+                shard: id,
+                reason: e.to_string(),
+            })?;
+        shards.push(handle);
+    }
+    tracing::info!(shards = shard_count, listen = ?addrs, "ringwall started");
+    Ok(RunningServer {
+        addrs,
+        stop,
+        shards,
+    })
+}
+
+/// Runs the proxy in the foreground until SIGTERM or SIGINT, then shuts down
+/// gracefully. This is `ringwall run`.
+pub fn run_until_signalled(config: &Config) -> Result<(), ServerError> {
+    let server = start(config)?;
+    let flag = server.stop_flag();
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&flag)).map_err(|e| ServerError::Shard {
+            shard: 0,
+            reason: format!("cannot install signal handler: {e}"),
+        })?;
+    }
+    server.wait()?;
+    tracing::info!("ringwall stopped");
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Turns the operator's config (and what the upstream offers) into the settings
+//! the pure session and the relay use.
+
+use crate::config::{BareNewlines, Config};
+use crate::relay::UpstreamSettings;
+use crate::smtp::client::Capabilities;
+use crate::smtp::{BareLf, BodyLimits, Extensions, Limits, SessionConfig, Timeouts};
+
+/// Octets our `Received:` header adds to a message, at most; SIZE advertised to
+/// clients leaves this much room under the upstream's own limit.
+pub const HEADER_GROWTH: u64 = 1024;
+
+/// Session settings for the upstream's capabilities (`None` before the upstream
+/// was ever reached: then only 8BITMIME, which every MTA in service takes).
+pub fn session_config(config: &Config, upstream: Option<&Capabilities>) -> SessionConfig {
+    let ours = config.server.max_message_size.0;
+    let size = match upstream.and_then(|c| c.size) {
+        Some(theirs) if theirs > 0 => ours.min(theirs.saturating_sub(HEADER_GROWTH)),
+        _ => ours,
+    };
+    let extensions = Extensions {
+        size,
+        eight_bit_mime: upstream.is_none_or(|c| c.eight_bit_mime),
+        smtputf8: upstream.is_some_and(|c| c.smtputf8),
+        chunking: upstream.is_some_and(|c| c.chunking),
+        dsn: upstream.is_some_and(|c| c.dsn),
+        starttls: false,
+    };
+    let l = &config.limits;
+    let t = &config.timeouts;
+    SessionConfig {
+        hostname: config.server.hostname.clone(),
+        extensions,
+        limits: Limits {
+            command_line: usize::try_from(l.command_line.0).unwrap_or(usize::MAX),
+            body: BodyLimits {
+                max_size: size,
+                max_header: l.header_size.0,
+                // The config counts the CRLF; the decoder counts content octets.
+                max_line: l.data_line.0.saturating_sub(2),
+                bare_lf: match config.server.bare_newlines {
+                    BareNewlines::Normalize => BareLf::Normalize,
+                    BareNewlines::Reject => BareLf::Reject,
+                },
+            },
+            recipients: l.recipients as usize,
+            errors: l.errors,
+            commands: l.commands,
+        },
+        timeouts: Timeouts {
+            command: t.command.0,
+            data: t.data.0,
+            under_stress: t.under_stress.0,
+            session: t.session.0,
+        },
+    }
+}
+
+/// The relay's view of `[upstream]`.
+pub fn upstream_settings(config: &Config) -> UpstreamSettings {
+    let u = &config.upstream;
+    UpstreamSettings {
+        addresses: u.address.clone(),
+        helo_name: config.server.hostname.clone(),
+        connect_timeout: u.connect_timeout.0,
+        reply_timeout: u.reply_timeout.0,
+        data_timeout: u.data_timeout.0,
+        max_connections: u.max_connections,
+        pool_idle: u.pool_idle,
+        pool_idle_time: u.pool_idle_time.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_size_leaves_room_for_our_header() {
+        let config = Config::default();
+        let caps = Capabilities {
+            size: Some(10_000_000),
+            chunking: true,
+            ..Capabilities::default()
+        };
+        let s = session_config(&config, Some(&caps));
+        assert_eq!(s.extensions.size, 10_000_000 - HEADER_GROWTH);
+        assert!(s.extensions.chunking && !s.extensions.dsn && !s.extensions.eight_bit_mime);
+        let unlimited = Capabilities {
+            size: Some(0),
+            ..Capabilities::default()
+        };
+        assert_eq!(
+            session_config(&config, Some(&unlimited)).extensions.size,
+            config.server.max_message_size.0
+        );
+    }
+
+    #[test]
+    fn unknown_upstream_gets_conservative_extensions() {
+        let s = session_config(&Config::default(), None);
+        assert!(s.extensions.eight_bit_mime);
+        assert!(!s.extensions.chunking && !s.extensions.smtputf8 && !s.extensions.dsn);
+        assert_eq!(s.limits.body.max_line, 64 * 1024 - 2);
+    }
+}

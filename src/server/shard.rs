@@ -1,0 +1,244 @@
+//! One shard: its listeners, connections, upstream pool and counters. Everything
+//! here is owned by one executor thread; `Cell`/`RefCell`, never a lock.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_lite::FutureExt;
+use glommio::net::TcpListener;
+use glommio::sync::Semaphore;
+use glommio::timer::sleep;
+
+use super::STOP_POLL;
+use super::connection;
+use super::settings::{session_config, upstream_settings};
+use crate::config::Config;
+use crate::policy::{Hooks, RecipientDomains};
+use crate::relay::Pool;
+use crate::smtp::SessionConfig;
+
+/// The read buffer all of a shard's connections share: a read is copied into the
+/// session at once, so no connection holds a buffer while it waits.
+const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// How often idle upstream connections past their time are closed.
+const PRUNE_EVERY: Duration = Duration::from_secs(5);
+
+/// Connections from one client network: an IPv4 address or an IPv6 /64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// One IPv4 address.
+    V4(u32),
+    /// The upper 64 bits of an IPv6 address (v4-mapped ones count as IPv4).
+    V6(u64),
+}
+
+impl From<IpAddr> for ClientKey {
+    fn from(ip: IpAddr) -> ClientKey {
+        match ip {
+            IpAddr::V4(v4) => ClientKey::V4(v4.into()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientKey::V4(v4.into()),
+                None => ClientKey::V6((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// A shard's state, shared by its tasks through an `Rc`.
+pub struct Shard {
+    /// Shard number, part of every queue id.
+    pub id: usize,
+    /// The configuration this shard runs.
+    pub config: Config,
+    /// Stage verdicts.
+    pub hooks: Hooks,
+    /// Upstream connections.
+    pub pool: Rc<Pool>,
+    /// Shared read buffer (see [`SCRATCH_SIZE`]).
+    pub scratch: RefCell<Box<[u8]>>,
+    /// Message octets buffered by all sessions of this shard.
+    pub buffered: Cell<usize>,
+    /// Closed when the shard stops: every waiting connection wakes up.
+    pub stopping: Semaphore,
+    session_config: RefCell<(u64, Rc<SessionConfig>)>,
+    connections: Cell<u32>,
+    per_client: RefCell<HashMap<ClientKey, u32>>,
+    queue_counter: Cell<u32>,
+    started: u32,
+}
+
+impl Shard {
+    /// Session settings, refreshed when the upstream's capabilities changed.
+    pub fn session_config(&self) -> Rc<SessionConfig> {
+        let (caps, generation) = self.pool.capabilities();
+        let mut cached = self.session_config.borrow_mut();
+        if cached.0 != generation {
+            *cached = (
+                generation,
+                Rc::new(session_config(&self.config, caps.as_ref())),
+            );
+        }
+        Rc::clone(&cached.1)
+    }
+
+    /// Counts a new connection from `ip`; `Err` with which bound it crosses.
+    pub fn admit(&self, ip: IpAddr) -> Result<ConnectionSlot<'_>, Overload> {
+        if self.connections.get() >= self.config.server.max_connections_per_shard {
+            return Err(Overload::Shard);
+        }
+        let key = ClientKey::from(ip);
+        let mut per_client = self.per_client.borrow_mut();
+        let count = per_client.entry(key).or_insert(0);
+        if *count >= self.config.server.max_connections_per_ip {
+            return Err(Overload::Client);
+        }
+        *count += 1;
+        self.connections.set(self.connections.get() + 1);
+        Ok(ConnectionSlot { shard: self, key })
+    }
+
+    /// True when connections passed the stress threshold: idle bounds shrink.
+    pub fn under_stress(&self) -> bool {
+        let max = f64::from(self.config.server.max_connections_per_shard);
+        f64::from(self.connections.get()) >= max * self.config.timeouts.stress_threshold
+    }
+
+    /// A new queue id: unique across shards and restarts (start second, shard,
+    /// counter), short enough for every log line.
+    pub fn next_queue_id(&self) -> String {
+        let n = self.queue_counter.get().wrapping_add(1);
+        self.queue_counter.set(n);
+        format!(
+            "{:08X}{:02X}{:06X}",
+            self.started,
+            self.id & 0xff,
+            n & 0xff_ffff
+        )
+    }
+}
+
+/// Which connection bound a new client crossed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overload {
+    /// `max_connections_per_shard`.
+    Shard,
+    /// `max_connections_per_ip`.
+    Client,
+}
+
+/// A counted connection; dropping it uncounts it.
+pub struct ConnectionSlot<'a> {
+    shard: &'a Shard,
+    key: ClientKey,
+}
+
+impl Drop for ConnectionSlot<'_> {
+    fn drop(&mut self) {
+        self.shard.connections.set(self.shard.connections.get() - 1);
+        let mut per_client = self.shard.per_client.borrow_mut();
+        if let Some(count) = per_client.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                per_client.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The shard's main task: accept until the stop flag is set, then drain.
+pub async fn run(
+    id: usize,
+    config: Config,
+    listeners: Vec<(std::net::SocketAddr, OwnedFd)>,
+    stop: Arc<AtomicBool>,
+) {
+    let domains = RecipientDomains::new(
+        config.domains.accept.iter().map(String::as_str),
+        config.domains.allow_routing_characters,
+    );
+    let pool = Pool::new(upstream_settings(&config));
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
+    let shard = Rc::new(Shard {
+        id,
+        hooks: Hooks::new(vec![Box::new(domains)]),
+        session_config: RefCell::new((0, Rc::new(session_config(&config, None)))),
+        config,
+        pool,
+        scratch: RefCell::new(vec![0u8; SCRATCH_SIZE].into_boxed_slice()),
+        buffered: Cell::new(0),
+        stopping: Semaphore::new(0),
+        connections: Cell::new(0),
+        per_client: RefCell::new(HashMap::new()),
+        queue_counter: Cell::new(0),
+        started,
+    });
+    // Learn what the upstream offers before the first client asks.
+    match shard.pool.acquire().await {
+        Ok(lease) => lease.release(),
+        Err(e) => {
+            tracing::warn!(shard = id, error = %e, "upstream not reachable at start; advertising conservative extensions")
+        }
+    }
+    let mut tasks = Vec::new();
+    for (addr, fd) in listeners {
+        // SAFETY: the descriptor is a listening TCP socket we just bound and own.
+        let listener = unsafe { TcpListener::from_raw_fd(fd.into_raw_fd()) };
+        tasks.push(glommio::spawn_local(accept_loop(
+            Rc::clone(&shard),
+            listener,
+            addr,
+        )));
+    }
+    let pruner = glommio::spawn_local({
+        let shard = Rc::clone(&shard);
+        async move {
+            loop {
+                sleep(PRUNE_EVERY).await;
+                shard.pool.prune(Instant::now());
+            }
+        }
+    });
+    while !stop.load(Ordering::Relaxed) {
+        sleep(STOP_POLL).await;
+    }
+    shard.stopping.close();
+    for task in tasks {
+        task.await;
+    }
+    let deadline = Instant::now() + shard.config.timeouts.shutdown_grace.0 + Duration::from_secs(2);
+    while shard.connections.get() > 0 && Instant::now() < deadline {
+        sleep(Duration::from_millis(20)).await;
+    }
+    pruner.cancel().await;
+    shard.pool.clear();
+}
+
+async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, addr: std::net::SocketAddr) {
+    loop {
+        let accepted = async { Some(listener.accept().await) };
+        let stopped = async {
+            let _ = shard.stopping.acquire(1).await;
+            None
+        };
+        match accepted.or(stopped).await {
+            None => break,
+            Some(Ok(stream)) => {
+                glommio::spawn_local(connection::drive(Rc::clone(&shard), stream)).detach();
+            }
+            Some(Err(e)) => {
+                tracing::warn!(shard = shard.id, listen = %addr, error = %e, "accept failed");
+                // Out of descriptors or memory: back off rather than spin.
+                sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
