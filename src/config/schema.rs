@@ -205,7 +205,7 @@ impl Default for LimitsConfig {
             header_size: ByteSize(1024 * 1024),
             recipients: 1_000,
             errors: 20,
-            commands: 10_000,
+            commands: 100_000,
             data_buffer_per_shard: ByteSize(2 * 1024 * 1024 * 1024),
         }
     }

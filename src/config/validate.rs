@@ -804,7 +804,7 @@ mod tests {
             (
                 "[limits]\ncommands = 9\n",
                 &[
-                    "r.toml:2:12: [limits] commands = 9: must be at least 10 (one delivery takes EHLO, MAIL, RCPT, DATA and QUIT); fix: raise it to 10 or more, the default is 10000",
+                    "r.toml:2:12: [limits] commands = 9: must be at least 10 (one delivery takes EHLO, MAIL, RCPT, DATA and QUIT); fix: raise it to 10 or more, the default is 100000",
                 ],
             ),
             (

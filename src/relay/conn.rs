@@ -48,6 +48,25 @@ impl ClientIdentity {
     }
 }
 
+/// How sending a message failed.
+#[derive(Debug)]
+pub enum SendError {
+    /// Before any of the message left us: safe to retry on a new connection.
+    BeforeContent(RelayError),
+    /// After content went out: the upstream may hold the message, so the client
+    /// must get a 4xx and retry, never a second delivery from us.
+    AfterContent(RelayError),
+}
+
+impl SendError {
+    /// The underlying relay error.
+    pub fn into_inner(self) -> RelayError {
+        match self {
+            SendError::BeforeContent(e) | SendError::AfterContent(e) => e,
+        }
+    }
+}
+
 /// An open, greeted upstream connection.
 #[derive(Debug)]
 pub struct UpstreamConn {
@@ -133,14 +152,16 @@ impl UpstreamConn {
             && self.parser.pending() == 0
     }
 
-    /// Opens a transaction: XFORWARD (when wanted and offered) then MAIL, pipelined
-    /// when the upstream offers PIPELINING. Returns MAIL's reply.
-    pub async fn mail(
+    /// Opens a transaction: XFORWARD (when wanted and offered), MAIL and the
+    /// given recipients, in one write when the upstream offers PIPELINING (one
+    /// round trip instead of several). Returns MAIL's reply and each RCPT's.
+    pub async fn begin(
         &mut self,
         client: Option<&ClientIdentity>,
         sender: &ReversePath,
         params: &MailParams,
-    ) -> Result<UpstreamReply, RelayError> {
+        recipients: &[(&ForwardPath, &RcptParams)],
+    ) -> Result<(UpstreamReply, Vec<UpstreamReply>), RelayError> {
         let xforward = match client {
             Some(client) if !self.caps.xforward.is_empty() => {
                 let attrs = client.xforward_attributes();
@@ -150,6 +171,37 @@ impl UpstreamConn {
             }
             _ => Vec::new(),
         };
+        let mail = self.mail_command(sender, params);
+        let rcpts: Vec<String> =
+            recipients.iter().map(|(path, params)| self.rcpt_command(path, params)).collect();
+        if !self.caps.pipelining {
+            for line in &xforward {
+                self.command(line).await?;
+            }
+            let mail_reply = self.command(&mail).await?;
+            let mut replies = Vec::with_capacity(rcpts.len());
+            for line in &rcpts {
+                replies.push(self.command(line).await?);
+            }
+            return Ok((mail_reply, replies));
+        }
+        for line in xforward.iter().chain([&mail]).chain(&rcpts) {
+            self.queue(line);
+        }
+        self.flush().await?;
+        for _ in &xforward {
+            // A refused XFORWARD only costs the upstream's view of the client.
+            self.read_reply(self.reply_timeout).await?;
+        }
+        let mail_reply = self.read_reply(self.reply_timeout).await?;
+        let mut replies = Vec::with_capacity(rcpts.len());
+        for _ in &rcpts {
+            replies.push(self.read_reply(self.reply_timeout).await?);
+        }
+        Ok((mail_reply, replies))
+    }
+
+    fn mail_command(&self, sender: &ReversePath, params: &MailParams) -> String {
         let mut mail = format!("MAIL FROM:{sender}");
         if params.body == Some(Body::EightBitMime) && self.caps.eight_bit_mime {
             mail.push_str(" BODY=8BITMIME");
@@ -167,30 +219,10 @@ impl UpstreamConn {
                 mail.push_str(envid);
             }
         }
-        if self.caps.pipelining {
-            for line in &xforward {
-                self.queue(line);
-            }
-            self.queue(&mail);
-            self.flush().await?;
-            for _ in &xforward {
-                // A refused XFORWARD only costs the upstream's view of the client.
-                self.read_reply(self.reply_timeout).await?;
-            }
-            return self.read_reply(self.reply_timeout).await;
-        }
-        for line in &xforward {
-            self.command(line).await?;
-        }
-        self.command(&mail).await
+        mail
     }
 
-    /// RCPT for one recipient; DSN parameters pass through when offered.
-    pub async fn rcpt(
-        &mut self,
-        recipient: &ForwardPath,
-        params: &RcptParams,
-    ) -> Result<UpstreamReply, RelayError> {
+    fn rcpt_command(&self, recipient: &ForwardPath, params: &RcptParams) -> String {
         let mut line = format!("RCPT TO:{recipient}");
         if self.caps.dsn {
             if let Some(notify) = &params.notify {
@@ -202,68 +234,66 @@ impl UpstreamConn {
                 line.push_str(orcpt);
             }
         }
+        line
+    }
+
+    /// RCPT for one more recipient of the open transaction.
+    pub async fn rcpt(
+        &mut self,
+        recipient: &ForwardPath,
+        params: &RcptParams,
+    ) -> Result<UpstreamReply, RelayError> {
+        let line = self.rcpt_command(recipient, params);
         self.command(&line).await
     }
 
-    /// Sends DATA and returns the upstream's answer (354 to go on). Nothing of
-    /// the message has been sent yet, so a failure here can be retried safely on
-    /// a new connection.
-    pub async fn start_data(&mut self) -> Result<UpstreamReply, RelayError> {
-        self.command("DATA").await
-    }
-
-    /// After 354: sends our header and the body re-dot-stuffed, then the
-    /// terminating dot, and returns the end-of-data reply, waited for up to
-    /// `data_timeout`. A failure here must not be retried: the upstream may have
-    /// taken the message.
-    pub async fn finish_data(
+    /// Sends the message of the open transaction: our header and the body as one
+    /// `BDAT n LAST` when the upstream offers CHUNKING (one round trip, no
+    /// stuffing), otherwise DATA, 354, the body re-dot-stuffed and the dot. The
+    /// end-of-data reply is waited for up to `data_timeout`; a refused DATA comes
+    /// back as its reply.
+    pub async fn send_message(
         &mut self,
         header: &[u8],
         body: &[u8],
         data_timeout: Duration,
-    ) -> Result<UpstreamReply, RelayError> {
+    ) -> Result<UpstreamReply, SendError> {
         self.out.clear();
-        dot_stuff(header, &mut self.out);
-        dot_stuff(body, &mut self.out);
-        self.out.extend_from_slice(b".\r\n");
-        self.flush().await?;
+        if self.caps.chunking {
+            let size = header.len() + body.len();
+            self.out.extend_from_slice(format!("BDAT {size} LAST\r\n").as_bytes());
+            self.out.extend_from_slice(header);
+            self.out.extend_from_slice(body);
+        } else {
+            let go_ahead = self.command("DATA").await.map_err(SendError::BeforeContent)?;
+            if go_ahead.code != 354 {
+                return Ok(go_ahead);
+            }
+            dot_stuff(header, &mut self.out);
+            dot_stuff(body, &mut self.out);
+            self.out.extend_from_slice(b".\r\n");
+        }
+        self.flush().await.map_err(SendError::AfterContent)?;
         if self.out.capacity() > 64 * 1024 {
             self.out = Vec::new();
         }
-        self.read_reply(data_timeout).await
+        self.read_reply(data_timeout).await.map_err(SendError::AfterContent)
     }
 
     /// Keeps an open transaction alive while a slow client uploads.
     pub async fn noop(&mut self) -> Result<(), RelayError> {
-        let reply = self.command("NOOP").await?;
-        if reply.is_positive() {
-            Ok(())
-        } else {
-            Err(RelayError::Unreachable(format!(
-                "NOOP answered {}",
-                reply.code
-            )))
-        }
+        self.expect_positive("NOOP").await
     }
 
     /// Ends an unfinished transaction so the connection can be reused.
     pub async fn rset(&mut self) -> Result<(), RelayError> {
-        let reply = self.command("RSET").await?;
-        if reply.is_positive() {
-            Ok(())
-        } else {
-            Err(RelayError::Unreachable(format!(
-                "RSET answered {}",
-                reply.code
-            )))
-        }
+        self.expect_positive("RSET").await
     }
 
-    /// Says goodbye politely before closing (best effort, bounded).
-    pub async fn quit(mut self) {
-        self.queue("QUIT");
-        let _ = self.flush().await;
-        let _ = self.read_reply(Duration::from_secs(1)).await;
+    /// Sends a command whose only acceptable answer is 2xx.
+    async fn expect_positive(&mut self, command: &'static str) -> Result<(), RelayError> {
+        let reply = self.command(command).await?;
+        if reply.is_positive() { Ok(()) } else { Err(RelayError::Refused { command, code: reply.code }) }
     }
 
     async fn command(&mut self, line: &str) -> Result<UpstreamReply, RelayError> {

@@ -20,6 +20,15 @@ pub enum RelayError {
     /// The upstream did not answer in time.
     #[error("upstream did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// A housekeeping command (RSET, NOOP) was refused: the connection is not
+    /// in a state we can reuse.
+    #[error("upstream answered {command} with {code}")]
+    Refused {
+        /// The command.
+        command: &'static str,
+        /// The upstream's reply code.
+        code: u16,
+    },
     /// The upstream's bytes are not SMTP replies, or it sent unsolicited ones.
     #[error("upstream protocol error: {0}")]
     Protocol(#[from] ReplyError),
@@ -31,7 +40,7 @@ impl RelayError {
         match self {
             RelayError::Unreachable(_) => table::upstream_unreachable(),
             RelayError::Busy => table::upstream_busy(),
-            RelayError::Lost(_) | RelayError::Timeout(_) => table::upstream_lost(),
+            RelayError::Lost(_) | RelayError::Timeout(_) | RelayError::Refused { .. } => table::upstream_lost(),
             RelayError::Protocol(_) => table::upstream_protocol(),
         }
     }

@@ -15,7 +15,7 @@ use glommio::timer::Timer;
 use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
 use crate::policy::ClientInfo;
-use crate::relay::{ClientIdentity, Lease, received_header, rfc5322_date};
+use crate::relay::{ClientIdentity, Lease, SendError, received_header, rfc5322_date};
 use crate::smtp::client::UpstreamReply;
 use crate::smtp::reply::{Reply, UpstreamStage, mapped_upstream, table};
 use crate::smtp::{Event, ForwardPath, RcptParams, Session, Transaction, Verdict};
@@ -165,11 +165,18 @@ impl Driver {
             return Verdict::Refuse(table::need_mail());
         };
         let identity = self.identity(session);
-        if let Err(verdict) = self.ensure_upstream(transaction, &identity).await {
-            return verdict;
-        }
-        let lease = self.lease.as_mut().expect("ensure_upstream leaves a lease");
-        match lease.conn().rcpt(path, params).await {
+        let reply = if let Some(lease) = self.lease.as_mut() {
+            let reply = lease.conn().rcpt(path, params).await;
+            if reply.is_err() {
+                self.lease = None;
+            }
+            reply.map_err(|e| Verdict::Refuse(e.reply()))
+        } else {
+            self.open_upstream(transaction, &identity, Some((path, params)))
+                .await
+                .map(|r| r.expect("open_upstream answers the extra recipient"))
+        };
+        match reply {
             Ok(reply) => {
                 let mapped = mapped_upstream(reply.code, reply.status, UpstreamStage::Rcpt);
                 if reply.is_positive() {
@@ -178,64 +185,46 @@ impl Driver {
                     Verdict::Refuse(mapped)
                 }
             }
-            Err(e) => {
-                self.lease = None;
-                Verdict::Refuse(e.reply())
-            }
+            Err(verdict) => verdict,
         }
     }
 
-    /// Makes sure an upstream transaction is open for `transaction`: takes a
-    /// connection (retrying once on a fresh one if a pooled one was dead), sends
-    /// XFORWARD and MAIL, and replays recipients already accepted (after the
-    /// upstream connection was lost mid-transaction).
-    async fn ensure_upstream(
+    /// Opens the upstream transaction for `transaction`: takes a connection
+    /// (retrying once on a fresh one if a pooled one was dead), and sends XFORWARD,
+    /// MAIL, the recipients already accepted (a replay, after the upstream
+    /// connection was lost mid-transaction) and `extra`, pipelined. Returns the
+    /// upstream's reply to `extra`.
+    async fn open_upstream(
         &mut self,
         transaction: &Transaction,
         identity: &ClientIdentity,
-    ) -> Result<(), Verdict> {
-        if self.lease.is_some() {
-            return Ok(());
-        }
+        extra: Option<(&ForwardPath, &RcptParams)>,
+    ) -> Result<Option<UpstreamReply>, Verdict> {
         let pool = Rc::clone(&self.shard.pool);
         let xforward = self.shard.config.upstream.xforward.then_some(identity);
-        let mut lease = pool
-            .acquire()
-            .await
-            .map_err(|e| Verdict::Refuse(e.reply()))?;
-        let mut reply = lease
-            .conn()
-            .mail(xforward, &transaction.sender, &transaction.params)
-            .await;
-        if reply.is_err() && lease.is_reused() {
-            lease = pool
-                .connect()
-                .await
-                .map_err(|e| Verdict::Refuse(e.reply()))?;
-            reply = lease
-                .conn()
-                .mail(xforward, &transaction.sender, &transaction.params)
-                .await;
+        let recipients: Vec<(&ForwardPath, &RcptParams)> =
+            transaction.recipients.iter().map(|(p, r)| (p, r)).chain(extra).collect();
+        let (sender, params) = (&transaction.sender, &transaction.params);
+        let mut lease = pool.acquire().await.map_err(|e| Verdict::Refuse(e.reply()))?;
+        let mut result = lease.conn().begin(xforward, sender, params, &recipients).await;
+        if result.is_err() && lease.is_reused() {
+            lease = pool.connect().await.map_err(|e| Verdict::Refuse(e.reply()))?;
+            result = lease.conn().begin(xforward, sender, params, &recipients).await;
         }
-        let reply = reply.map_err(|e| Verdict::Refuse(e.reply()))?;
-        if !reply.is_positive() {
-            lease.release();
-            return Err(Verdict::Refuse(mapped_upstream(
-                reply.code,
-                reply.status,
-                UpstreamStage::Mail,
-            )));
-        }
-        for (path, params) in &transaction.recipients {
-            match lease.conn().rcpt(path, params).await {
-                Ok(r) if r.is_positive() => {}
-                // The upstream now refuses a recipient it took before: the client
-                // must retry the whole transaction rather than lose one recipient.
-                Ok(_) | Err(_) => return Err(Verdict::Refuse(table::upstream_lost())),
-            }
-        }
+        let (mail, mut replies) = result.map_err(|e| Verdict::Refuse(e.reply()))?;
         self.lease = Some(lease);
-        Ok(())
+        if !mail.is_positive() {
+            self.end_upstream_transaction().await;
+            return Err(Verdict::Refuse(mapped_upstream(mail.code, mail.status, UpstreamStage::Mail)));
+        }
+        let extra_reply = extra.and_then(|_| replies.pop());
+        if !replies.iter().all(UpstreamReply::is_positive) {
+            // The upstream now refuses a recipient it took before: the client must
+            // retry the whole transaction rather than lose one recipient.
+            self.end_upstream_transaction().await;
+            return Err(Verdict::Refuse(table::upstream_lost()));
+        }
+        Ok(extra_reply)
     }
 
     async fn on_message(&mut self, session: &Session, body: Vec<u8>) -> Verdict {
@@ -288,8 +277,8 @@ impl Driver {
     }
 
     /// Streams the message to the upstream. A connection that died while the
-    /// client uploaded (DATA fails before any content went out) is replaced once;
-    /// a failure after content went out is never retried (the upstream may
+    /// client uploaded is replaced once, as long as none of the message went out
+    /// on it; a failure after content went out is never retried (the upstream may
     /// already hold the message), so the client gets a 4xx and retries itself.
     async fn deliver(
         &mut self,
@@ -300,31 +289,28 @@ impl Driver {
     ) -> Result<UpstreamReply, Verdict> {
         let data_timeout = self.shard.config.upstream.data_timeout.0;
         for attempt in 0..2 {
-            self.ensure_upstream(transaction, identity).await?;
-            let lease = self.lease.as_mut().expect("ensure_upstream leaves a lease");
-            match lease.conn().start_data().await {
-                Ok(reply) if reply.code == 354 => {}
+            if self.lease.as_mut().is_some_and(|l| !l.conn().is_idle_and_open()) {
+                self.lease = None;
+            }
+            if self.lease.is_none() {
+                self.open_upstream(transaction, identity, None).await?;
+            }
+            let lease = self.lease.as_mut().expect("open_upstream leaves a lease");
+            match lease.conn().send_message(header, body, data_timeout).await {
+                Ok(reply) if reply.is_positive() => {
+                    self.lease.take().expect("still leased").release();
+                    return Ok(reply);
+                }
                 Ok(reply) => {
                     self.end_upstream_transaction().await;
                     return Ok(reply);
                 }
+                Err(SendError::BeforeContent(_)) if attempt == 0 => self.lease = None,
                 Err(e) => {
                     self.lease = None;
-                    if attempt == 0 {
-                        continue;
-                    }
-                    return Err(Verdict::Refuse(e.reply()));
+                    return Err(Verdict::Refuse(e.into_inner().reply()));
                 }
             }
-            let result = lease.conn().finish_data(header, body, data_timeout).await;
-            let lease = self.lease.take().expect("still leased");
-            return match result {
-                Ok(reply) => {
-                    lease.release();
-                    Ok(reply)
-                }
-                Err(e) => Err(Verdict::Refuse(e.reply())),
-            };
         }
         Err(Verdict::Refuse(table::upstream_lost()))
     }

@@ -220,6 +220,8 @@ pub async fn run(
     }
     pruner.cancel().await;
     shard.pool.clear();
+    let (_, opened, reused) = shard.pool.stats();
+    tracing::info!(shard = id, upstream_opened = opened, upstream_reused = reused, "shard stopped");
 }
 
 async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, addr: std::net::SocketAddr) {
