@@ -172,8 +172,10 @@ impl UpstreamConn {
             _ => Vec::new(),
         };
         let mail = self.mail_command(sender, params);
-        let rcpts: Vec<String> =
-            recipients.iter().map(|(path, params)| self.rcpt_command(path, params)).collect();
+        let rcpts: Vec<String> = recipients
+            .iter()
+            .map(|(path, params)| self.rcpt_command(path, params))
+            .collect();
         if !self.caps.pipelining {
             for line in &xforward {
                 self.command(line).await?;
@@ -261,11 +263,15 @@ impl UpstreamConn {
         self.out.clear();
         if self.caps.chunking {
             let size = header.len() + body.len();
-            self.out.extend_from_slice(format!("BDAT {size} LAST\r\n").as_bytes());
+            self.out
+                .extend_from_slice(format!("BDAT {size} LAST\r\n").as_bytes());
             self.out.extend_from_slice(header);
             self.out.extend_from_slice(body);
         } else {
-            let go_ahead = self.command("DATA").await.map_err(SendError::BeforeContent)?;
+            let go_ahead = self
+                .command("DATA")
+                .await
+                .map_err(SendError::BeforeContent)?;
             if go_ahead.code != 354 {
                 return Ok(go_ahead);
             }
@@ -277,7 +283,9 @@ impl UpstreamConn {
         if self.out.capacity() > 64 * 1024 {
             self.out = Vec::new();
         }
-        self.read_reply(data_timeout).await.map_err(SendError::AfterContent)
+        self.read_reply(data_timeout)
+            .await
+            .map_err(SendError::AfterContent)
     }
 
     /// Keeps an open transaction alive while a slow client uploads.
@@ -293,7 +301,14 @@ impl UpstreamConn {
     /// Sends a command whose only acceptable answer is 2xx.
     async fn expect_positive(&mut self, command: &'static str) -> Result<(), RelayError> {
         let reply = self.command(command).await?;
-        if reply.is_positive() { Ok(()) } else { Err(RelayError::Refused { command, code: reply.code }) }
+        if reply.is_positive() {
+            Ok(())
+        } else {
+            Err(RelayError::Refused {
+                command,
+                code: reply.code,
+            })
+        }
     }
 
     async fn command(&mut self, line: &str) -> Result<UpstreamReply, RelayError> {

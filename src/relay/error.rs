@@ -40,7 +40,9 @@ impl RelayError {
         match self {
             RelayError::Unreachable(_) => table::upstream_unreachable(),
             RelayError::Busy => table::upstream_busy(),
-            RelayError::Lost(_) | RelayError::Timeout(_) | RelayError::Refused { .. } => table::upstream_lost(),
+            RelayError::Lost(_) | RelayError::Timeout(_) | RelayError::Refused { .. } => {
+                table::upstream_lost()
+            }
             RelayError::Protocol(_) => table::upstream_protocol(),
         }
     }

@@ -49,7 +49,7 @@ struct Driver {
 pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
     let Ok(peer) = stream.peer_addr() else { return };
     let _ = stream.set_nodelay(true);
-    let slot = shard.admit(peer.ip());
+    let slot = shard.admit(peer.ip()).await;
     let mut session = Session::new(shard.session_config(), Instant::now());
     let mut driver = Driver {
         client: ClientInfo {
@@ -202,20 +202,40 @@ impl Driver {
     ) -> Result<Option<UpstreamReply>, Verdict> {
         let pool = Rc::clone(&self.shard.pool);
         let xforward = self.shard.config.upstream.xforward.then_some(identity);
-        let recipients: Vec<(&ForwardPath, &RcptParams)> =
-            transaction.recipients.iter().map(|(p, r)| (p, r)).chain(extra).collect();
+        let recipients: Vec<(&ForwardPath, &RcptParams)> = transaction
+            .recipients
+            .iter()
+            .map(|(p, r)| (p, r))
+            .chain(extra)
+            .collect();
         let (sender, params) = (&transaction.sender, &transaction.params);
-        let mut lease = pool.acquire().await.map_err(|e| Verdict::Refuse(e.reply()))?;
-        let mut result = lease.conn().begin(xforward, sender, params, &recipients).await;
+        let mut lease = pool
+            .acquire()
+            .await
+            .map_err(|e| Verdict::Refuse(e.reply()))?;
+        let mut result = lease
+            .conn()
+            .begin(xforward, sender, params, &recipients)
+            .await;
         if result.is_err() && lease.is_reused() {
-            lease = pool.connect().await.map_err(|e| Verdict::Refuse(e.reply()))?;
-            result = lease.conn().begin(xforward, sender, params, &recipients).await;
+            lease = pool
+                .connect()
+                .await
+                .map_err(|e| Verdict::Refuse(e.reply()))?;
+            result = lease
+                .conn()
+                .begin(xforward, sender, params, &recipients)
+                .await;
         }
         let (mail, mut replies) = result.map_err(|e| Verdict::Refuse(e.reply()))?;
         self.lease = Some(lease);
         if !mail.is_positive() {
             self.end_upstream_transaction().await;
-            return Err(Verdict::Refuse(mapped_upstream(mail.code, mail.status, UpstreamStage::Mail)));
+            return Err(Verdict::Refuse(mapped_upstream(
+                mail.code,
+                mail.status,
+                UpstreamStage::Mail,
+            )));
         }
         let extra_reply = extra.and_then(|_| replies.pop());
         if !replies.iter().all(UpstreamReply::is_positive) {
@@ -289,7 +309,11 @@ impl Driver {
     ) -> Result<UpstreamReply, Verdict> {
         let data_timeout = self.shard.config.upstream.data_timeout.0;
         for attempt in 0..2 {
-            if self.lease.as_mut().is_some_and(|l| !l.conn().is_idle_and_open()) {
+            if self
+                .lease
+                .as_mut()
+                .is_some_and(|l| !l.conn().is_idle_and_open())
+            {
                 self.lease = None;
             }
             if self.lease.is_none() {

@@ -9,6 +9,7 @@
 mod connection;
 mod cpus;
 mod listener;
+mod registry;
 mod settings;
 mod shard;
 mod txlog;
@@ -105,6 +106,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         .map(|s| s.iter().map(|(a, _)| *a).collect())
         .unwrap_or_default();
     let stop = Arc::new(AtomicBool::new(false));
+    let mesh = registry::mesh(shard_count);
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {
         let placement = if shard_count <= cpus.len() {
@@ -114,9 +116,10 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         };
         let config = config.clone();
         let stop = Arc::clone(&stop);
+        let mesh = mesh.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("ringwall-shard-{id}"))
-            .spawn(move || shard::run(id, config, listeners, stop))
+            .spawn(move || shard::run(id, config, listeners, stop, mesh, shard_count))
             .map_err(|e| ServerError::Shard {
                 shard: id,
                 reason: e.to_string(),

@@ -2,7 +2,6 @@
 //! here is owned by one executor thread; `Cell`/`RefCell`, never a lock.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
@@ -17,6 +16,7 @@ use glommio::timer::sleep;
 
 use super::STOP_POLL;
 use super::connection;
+use super::registry::{ClientRegistry, CountMesh};
 use super::settings::{session_config, upstream_settings};
 use crate::config::Config;
 use crate::policy::{Hooks, RecipientDomains};
@@ -69,7 +69,7 @@ pub struct Shard {
     pub stopping: Semaphore,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
-    per_client: RefCell<HashMap<ClientKey, u32>>,
+    clients: Rc<ClientRegistry>,
     queue_counter: Cell<u32>,
     started: u32,
 }
@@ -89,19 +89,21 @@ impl Shard {
     }
 
     /// Counts a new connection from `ip`; `Err` with which bound it crosses.
-    pub fn admit(&self, ip: IpAddr) -> Result<ConnectionSlot<'_>, Overload> {
+    pub async fn admit(self: &Rc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Overload> {
         if self.connections.get() >= self.config.server.max_connections_per_shard {
             return Err(Overload::Shard);
         }
+        // Counted before the await, so concurrent accepts cannot overshoot.
+        self.connections.set(self.connections.get() + 1);
         let key = ClientKey::from(ip);
-        let mut per_client = self.per_client.borrow_mut();
-        let count = per_client.entry(key).or_insert(0);
-        if *count >= self.config.server.max_connections_per_ip {
+        if !self.clients.acquire(key).await {
+            self.connections.set(self.connections.get() - 1);
             return Err(Overload::Client);
         }
-        *count += 1;
-        self.connections.set(self.connections.get() + 1);
-        Ok(ConnectionSlot { shard: self, key })
+        Ok(ConnectionSlot {
+            shard: Rc::clone(self),
+            key,
+        })
     }
 
     /// True when connections passed the stress threshold: idle bounds shrink.
@@ -134,21 +136,15 @@ pub enum Overload {
 }
 
 /// A counted connection; dropping it uncounts it.
-pub struct ConnectionSlot<'a> {
-    shard: &'a Shard,
+pub struct ConnectionSlot {
+    shard: Rc<Shard>,
     key: ClientKey,
 }
 
-impl Drop for ConnectionSlot<'_> {
+impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.shard.connections.set(self.shard.connections.get() - 1);
-        let mut per_client = self.shard.per_client.borrow_mut();
-        if let Some(count) = per_client.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                per_client.remove(&self.key);
-            }
-        }
+        self.shard.clients.release(self.key);
     }
 }
 
@@ -158,7 +154,11 @@ pub async fn run(
     config: Config,
     listeners: Vec<(std::net::SocketAddr, OwnedFd)>,
     stop: Arc<AtomicBool>,
+    mesh: Option<CountMesh>,
+    shards: usize,
 ) {
+    let clients =
+        ClientRegistry::join(id, shards, config.server.max_connections_per_ip, mesh).await;
     let domains = RecipientDomains::new(
         config.domains.accept.iter().map(String::as_str),
         config.domains.allow_routing_characters,
@@ -177,7 +177,7 @@ pub async fn run(
         buffered: Cell::new(0),
         stopping: Semaphore::new(0),
         connections: Cell::new(0),
-        per_client: RefCell::new(HashMap::new()),
+        clients,
         queue_counter: Cell::new(0),
         started,
     });
@@ -221,7 +221,12 @@ pub async fn run(
     pruner.cancel().await;
     shard.pool.clear();
     let (_, opened, reused) = shard.pool.stats();
-    tracing::info!(shard = id, upstream_opened = opened, upstream_reused = reused, "shard stopped");
+    tracing::info!(
+        shard = id,
+        upstream_opened = opened,
+        upstream_reused = reused,
+        "shard stopped"
+    );
 }
 
 async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, addr: std::net::SocketAddr) {
