@@ -582,3 +582,33 @@ fn pipelined_input_waits_while_a_decision_is_pending() {
     s.decide(now, Verdict::Continue);
     assert!(String::from_utf8_lossy(s.transmit()).ends_with("250 2.0.0 Ok\r\n"));
 }
+
+/// A realistic pipelined script covering every stage, with two transactions.
+const SCRIPT: &[u8] = b"EHLO client.example\r\nMAIL FROM:<s@example.org> SIZE=100\r\nRCPT TO:<a@example.net>\r\n\
+RCPT TO:<b@example.net>\r\nDATA\r\nSubject: one\r\n\r\n..dotted\r\nline\r\n.\r\nRSET\r\nNOOP\r\n\
+MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nBDAT 7\r\nA: b\r\n\rBDAT 4 LAST\r\n\nx\r\nQUIT\r\n";
+
+/// Feeds `chunks` of [`SCRIPT`] and returns the output and the events seen.
+fn run_split(cuts: &[usize]) -> (String, Vec<Event>) {
+    let mut h = greeted();
+    let mut out = String::new();
+    let mut start = 0;
+    for &cut in cuts.iter().chain([&SCRIPT.len()]) {
+        let cut = cut.clamp(start, SCRIPT.len());
+        out += &h.send(&SCRIPT[start..cut]);
+        start = cut;
+    }
+    (out, h.events)
+}
+
+proptest::proptest! {
+    /// Any split of a valid SMTP stream into chunks gives the same replies and
+    /// the same events as the stream in one piece.
+    #[test]
+    fn any_chunking_gives_the_same_replies_and_events(mut cuts in proptest::collection::vec(0..SCRIPT.len(), 0..40)) {
+        cuts.sort_unstable();
+        let whole = run_split(&[]);
+        proptest::prop_assert!(whole.0.ends_with("221 2.0.0 Bye\r\n"), "{}", whole.0);
+        proptest::prop_assert_eq!(run_split(&cuts), whole);
+    }
+}
