@@ -64,11 +64,19 @@ pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
         drain_deadline: None,
     };
     let admitted = slot.as_ref().map(|_| ()).map_err(|e| *e);
+    let mut slot = slot.ok();
     loop {
         while let Some(event) = session.poll_event() {
             driver.handle(&mut session, event, admitted).await;
         }
         driver.count_buffered(session.buffered());
+        if session.is_closed()
+            && let Some(slot) = slot.take()
+        {
+            // Uncounted before the last reply goes out: a client that has read
+            // it may connect again at once, whichever shard takes it.
+            slot.release().await;
+        }
         if !driver.flush(&mut session, &mut stream).await || session.is_closed() {
             break;
         }
@@ -84,7 +92,9 @@ pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
         }
     }
     driver.finish().await;
-    drop(slot);
+    if let Some(slot) = slot {
+        slot.release().await;
+    }
 }
 
 impl Driver {

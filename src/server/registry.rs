@@ -5,8 +5,10 @@
 //! Instead each client network ([`ClientKey`]) has an owner shard, chosen by
 //! hash; only the owner counts it. A shard that accepts a connection from a
 //! network it does not own asks the owner over glommio's channel mesh and waits
-//! for the answer (a few microseconds, once per connection); releasing is a
-//! one-way message. The counts are plain integers owned by one thread.
+//! for the answer (a few microseconds, once per connection); releasing waits for
+//! the owner's answer too, before the connection's last reply goes out, so a
+//! client that saw its connection end is never refused for it. The counts are
+//! plain integers owned by one thread.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -31,12 +33,16 @@ pub enum CountMessage {
         /// The asking shard.
         from: usize,
     },
-    /// One connection from `key` ended.
+    /// One connection from `key` ended; answer `from` once uncounted.
     Release {
         /// The client network.
         key: ClientKey,
+        /// The releasing shard's handle for the answer.
+        ticket: u64,
+        /// The releasing shard.
+        from: usize,
     },
-    /// The owner's answer to an `Acquire`.
+    /// The owner's answer to an `Acquire` or a `Release`.
     Answer {
         /// The asking shard's handle.
         ticket: u64,
@@ -107,10 +113,7 @@ impl ClientRegistry {
         let Some(senders) = self.senders.as_ref().filter(|_| owner != self.me) else {
             return self.count(key);
         };
-        let ticket = self.next_ticket.get();
-        self.next_ticket.set(ticket + 1);
-        let (answer, reply) = local_channel::new_bounded(1);
-        self.waiting.borrow_mut().insert(ticket, answer);
+        let (ticket, reply) = self.ticket();
         if senders
             .send_to(
                 owner,
@@ -130,20 +133,45 @@ impl ClientRegistry {
         reply.recv().await.unwrap_or(true)
     }
 
-    /// Uncounts a connection from `key`.
-    pub fn release(self: &Rc<Self>, key: ClientKey) {
+    /// Uncounts a connection from `key` and returns once its owner has, so a
+    /// client that saw that connection end may connect again at once, through
+    /// any shard.
+    pub async fn release(&self, key: ClientKey) {
         let owner = self.owner(key);
-        if self.senders.is_none() || owner == self.me {
-            self.uncount(key);
+        let Some(senders) = self.senders.as_ref().filter(|_| owner != self.me) else {
+            return self.uncount(key);
+        };
+        let (ticket, reply) = self.ticket();
+        let release = CountMessage::Release {
+            key,
+            ticket,
+            from: self.me,
+        };
+        if senders.send_to(owner, release).await.is_err() {
+            // The owner is gone (shutdown): nothing left to uncount.
+            self.waiting.borrow_mut().remove(&ticket);
             return;
         }
+        let _ = reply.recv().await;
+    }
+
+    /// Uncounts a connection from `key` in the background (a connection
+    /// dropped without [`ClientRegistry::release`]).
+    pub fn release_later(self: &Rc<Self>, key: ClientKey) {
+        if self.senders.is_none() || self.owner(key) == self.me {
+            return self.uncount(key);
+        }
         let registry = Rc::clone(self);
-        glommio::spawn_local(async move {
-            if let Some(senders) = &registry.senders {
-                let _ = senders.send_to(owner, CountMessage::Release { key }).await;
-            }
-        })
-        .detach();
+        glommio::spawn_local(async move { registry.release(key).await }).detach();
+    }
+
+    /// A handle for an answer from another shard, and where it will arrive.
+    fn ticket(&self) -> (u64, local_channel::LocalReceiver<bool>) {
+        let ticket = self.next_ticket.get();
+        self.next_ticket.set(ticket + 1);
+        let (answer, reply) = local_channel::new_bounded(1);
+        self.waiting.borrow_mut().insert(ticket, answer);
+        (ticket, reply)
     }
 
     fn owner(&self, key: ClientKey) -> usize {
@@ -185,7 +213,16 @@ impl ClientRegistry {
                         .await;
                 }
             }
-            CountMessage::Release { key } => self.uncount(key),
+            CountMessage::Release { key, ticket, from } => {
+                self.uncount(key);
+                if let Some(senders) = &self.senders {
+                    let answer = CountMessage::Answer {
+                        ticket,
+                        granted: true,
+                    };
+                    let _ = senders.send_to(from, answer).await;
+                }
+            }
             CountMessage::Answer { ticket, granted } => {
                 if let Some(answer) = self.waiting.borrow_mut().remove(&ticket) {
                     let _ = answer.try_send(granted);

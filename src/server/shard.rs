@@ -102,7 +102,7 @@ impl Shard {
         }
         Ok(ConnectionSlot {
             shard: Rc::clone(self),
-            key,
+            key: Some(key),
         })
     }
 
@@ -135,16 +135,30 @@ pub enum Overload {
     Client,
 }
 
-/// A counted connection; dropping it uncounts it.
+/// A counted connection. [`ConnectionSlot::release`] uncounts it; so does
+/// dropping it, the per-client count then catching up in the background.
 pub struct ConnectionSlot {
     shard: Rc<Shard>,
-    key: ClientKey,
+    /// `None` once released.
+    key: Option<ClientKey>,
+}
+
+impl ConnectionSlot {
+    /// Uncounts the connection and returns once every shard sees it gone.
+    pub async fn release(mut self) {
+        if let Some(key) = self.key.take() {
+            self.shard.connections.set(self.shard.connections.get() - 1);
+            self.shard.clients.release(key).await;
+        }
+    }
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.shard.connections.set(self.shard.connections.get() - 1);
-        self.shard.clients.release(self.key);
+        if let Some(key) = self.key.take() {
+            self.shard.connections.set(self.shard.connections.get() - 1);
+            self.shard.clients.release_later(key);
+        }
     }
 }
 

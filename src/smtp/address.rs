@@ -297,9 +297,12 @@ pub fn is_address_literal(domain: &str) -> bool {
         Some((tag, content)) => {
             is_domain(tag)
                 && !content.is_empty()
-                && content
-                    .bytes()
-                    .all(|b| (33..=90).contains(&b) || (94..=126).contains(&b))
+                // RFC 5321 dcontent less `"` and `>`: inside `<...>` they would open
+                // a quote or end the path, so the path we pass on would not read
+                // back as the one we checked.
+                && content.bytes().all(|b| {
+                    ((33..=90).contains(&b) || (94..=126).contains(&b)) && b != b'"' && b != b'>'
+                })
         }
         None => false,
     }
@@ -384,6 +387,22 @@ mod tests {
             parse_forward_path("<u@[999.1.1.1]>"),
             Err(AddressError::Malformed)
         );
+    }
+
+    /// Found by fuzz/command_parser: an unbracketed path whose general address
+    /// literal held `"` or `>` parsed, but not its bracketed form, which is what
+    /// the relay sends on.
+    #[test]
+    fn general_literal_never_holds_path_delimiters() {
+        for bad in ["u@[x:a>b]", "u@[x:\"]", "<u@[x:a>b]>"] {
+            assert_eq!(
+                parse_forward_path(bad),
+                Err(AddressError::Malformed),
+                "{bad}"
+            );
+        }
+        let (path, _) = parse_forward_path("u@[x:a<b]").unwrap();
+        assert_eq!(parse_forward_path(&path.to_string()).unwrap().0, path);
     }
 
     #[test]

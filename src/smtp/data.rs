@@ -35,7 +35,8 @@ pub enum BareLf {
 pub struct BodyLimits {
     /// Largest decoded message, CRLFs included.
     pub max_size: u64,
-    /// Largest header section, up to and including the empty line.
+    /// Largest header section: its lines with their CRLFs, not the empty line
+    /// that ends it.
     pub max_header: u64,
     /// Longest content line, without its CRLF.
     pub max_line: u64,
@@ -234,6 +235,14 @@ impl BodyDecoder {
 
     fn content(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         let n = bytes.len() as u64;
+        if self.defect.is_none() && n > 1 && self.crosses_a_limit(n) {
+            // Octet by octet, so the limit crossed first decides the defect (and the
+            // reply) wherever the network cut the run.
+            for octet in bytes.chunks(1) {
+                self.content(octet, out);
+            }
+            return;
+        }
         self.line_len += n;
         if self.line_len > self.limits.max_line {
             self.poison(Defect::LineTooLong, out);
@@ -242,6 +251,12 @@ impl BodyDecoder {
         if self.defect.is_none() {
             out.extend_from_slice(bytes);
         }
+    }
+
+    fn crosses_a_limit(&self, n: u64) -> bool {
+        self.line_len + n > self.limits.max_line
+            || self.size + n > self.limits.max_size
+            || (self.in_header && self.header_size + n > self.limits.max_header)
     }
 
     fn bare_lf_line_end(&mut self, out: &mut Vec<u8>) {
@@ -424,6 +439,26 @@ mod tests {
         };
         assert_eq!(run(limits, b"12345\r\n.\r\n").3, Some(Defect::LineTooLong));
         assert_eq!(run(limits, b"1234\r\n.\r\n").3, None);
+    }
+
+    /// Found by fuzz/data_decoder: a run crossing two limits reported the one
+    /// checked first, not the one crossed first, so the reply depended on where
+    /// the network cut the line.
+    #[test]
+    fn first_limit_crossed_wins_whatever_the_cuts() {
+        let limits = BodyLimits {
+            max_size: 10,
+            max_line: 13,
+            ..LIMITS
+        };
+        let input = b"\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n.\r\n";
+        for cut in 0..=input.len() {
+            let mut d = BodyDecoder::new(limits, Framing::Dot, true);
+            let mut out = Vec::new();
+            let (n, _) = d.decode(&input[..cut], &mut out);
+            d.decode(&input[n..], &mut out);
+            assert_eq!(d.defect(), Some(Defect::TooBig), "cut at {cut}");
+        }
     }
 
     #[test]

@@ -584,7 +584,8 @@ fn pipelined_input_waits_while_a_decision_is_pending() {
 }
 
 /// A realistic pipelined script covering every stage, with two transactions.
-const SCRIPT: &[u8] = b"EHLO client.example\r\nMAIL FROM:<s@example.org> SIZE=100\r\nRCPT TO:<a@example.net>\r\n\
+const SCRIPT: &[u8] =
+    b"EHLO client.example\r\nMAIL FROM:<s@example.org> SIZE=100\r\nRCPT TO:<a@example.net>\r\n\
 RCPT TO:<b@example.net>\r\nDATA\r\nSubject: one\r\n\r\n..dotted\r\nline\r\n.\r\nRSET\r\nNOOP\r\n\
 MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nBDAT 7\r\nA: b\r\n\rBDAT 4 LAST\r\n\nx\r\nQUIT\r\n";
 

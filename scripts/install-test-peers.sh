@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the real SMTP peers the end-to-end tests in tests/ talk to:
+#   swaks (a scriptable SMTP client), Postfix (for smtp-source and the
+#   open-relay test's private instance) and python3 (smtplib).
+# Non-interactive and idempotent; run as root. The system's own Postfix is
+# left stopped and disabled: the tests start private instances of their own.
+set -euo pipefail
+
+packages=(swaks postfix python3)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]} > 0)); then
+    export DEBIAN_FRONTEND=noninteractive
+    # Postfix asks what kind of mail server this is; answer "none" so the
+    # install neither prompts nor writes a working main.cf.
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    echo "postfix postfix/mailname string localhost" | debconf-set-selections
+    if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+        apt-get update
+        apt-get install -y --no-install-recommends "${missing[@]}"
+    fi
+fi
+
+# The tests run their own Postfix on a private port; the system one must not
+# listen on port 25 or deliver anything.
+postfix stop 2>/dev/null || true
+systemctl disable --now postfix 2>/dev/null || true
+
+for tool in swaks /usr/sbin/smtp-source /usr/sbin/postfix /usr/sbin/postqueue python3; do
+    command -v "$tool" >/dev/null || { echo "install-test-peers: $tool still missing" >&2; exit 1; }
+done
+echo "install-test-peers: swaks, postfix (smtp-source) and python3 are installed"

@@ -1,0 +1,570 @@
+//! The end-to-end harness: the real proxy and the real upstream sink, in-process
+//! on loopback, and a small blocking SMTP client for byte-exact conversations.
+//!
+//! A test builds a [`Setup`] (the proxy's [`Config`] and the sink's [`SinkConfig`],
+//! each with the few values it cares about changed), starts it as a [`Stack`], talks
+//! to [`Stack::addr`] with a [`Client`] or a real peer program, then reads what the
+//! upstream received from the sink's dump directory and counts. Every port is picked
+//! by the kernel and every file lives in the test's own temporary directory, so
+//! tests run in parallel without knowing of each other.
+//!
+//! Each test binary compiles this module and uses the part it needs.
+#![allow(dead_code)]
+
+pub mod postfix;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use ringwall::config::{Config, HumanDuration};
+use ringwall::relay::rfc5322_date;
+use ringwall::server::{self, RunningServer};
+use ringwall_loadgen::sink::{self, Counts, RunningSink, SinkConfig};
+use socket2::{Domain, SockAddr, Socket, Type};
+use tempfile::TempDir;
+
+/// How long any single read from the proxy may take before the test fails.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The proxy's name in tests: greeting, EHLO and `Received: ... by`.
+pub const HOSTNAME: &str = "mx.example.net";
+
+/// The one recipient domain the proxy relays for unless a test says otherwise.
+pub const DOMAIN: &str = "example.net";
+
+/// The proxy's greeting.
+pub const GREETING: &str = "220 mx.example.net ESMTP ringwall\r\n";
+
+/// The name clients give in EHLO unless a test is about that name.
+pub const CLIENT_HELO: &str = "client.example";
+
+/// The EHLO reply with the sink's default extensions behind the proxy.
+pub const EHLO_REPLY: &str = "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n\
+    250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 DSN\r\n";
+
+/// MAIL accepted.
+pub const SENDER_OK: &str = "250 2.1.0 Sender ok\r\n";
+/// A recipient the upstream accepted.
+pub const RECIPIENT_OK: &str = "250 2.1.5 Recipient ok\r\n";
+/// DATA accepted.
+pub const START_DATA: &str = "354 2.0.0 End data with <CR><LF>.<CR><LF>\r\n";
+/// NOOP and RSET.
+pub const OK: &str = "250 2.0.0 Ok\r\n";
+/// QUIT.
+pub const BYE: &str = "221 2.0.0 Bye\r\n";
+
+/// What the proxy forwards to.
+enum Upstream {
+    /// An in-process sink started with this config.
+    Sink(Box<SinkConfig>),
+    /// A loopback port where nothing listens (the upstream is down).
+    Down,
+    /// A server the test runs itself.
+    At(SocketAddr),
+}
+
+/// A proxy configuration and an upstream, not yet started.
+pub struct Setup {
+    config: Config,
+    upstream: Upstream,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Setup {
+    /// One shard on a kernel-picked loopback port, relaying for [`DOMAIN`] to a
+    /// sink that dumps and records everything it accepts. Time bounds that only
+    /// matter when something hangs are short, so a failing test ends quickly.
+    pub fn new() -> Setup {
+        let mut config = Config::default();
+        config.server.listen = vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))];
+        config.server.shards = 1;
+        config.server.hostname = HOSTNAME.into();
+        config.domains.accept = vec![DOMAIN.into()];
+        config.upstream.connect_timeout = seconds(2);
+        config.upstream.reply_timeout = seconds(10);
+        config.upstream.data_timeout = seconds(10);
+        config.timeouts.shutdown_grace = seconds(1);
+        let sink = SinkConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            pin: false,
+            ..SinkConfig::default()
+        };
+        Setup {
+            config,
+            upstream: Upstream::Sink(Box::new(sink)),
+        }
+    }
+
+    /// Changes the proxy's configuration.
+    pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Setup {
+        change(&mut self.config);
+        self
+    }
+
+    /// Changes the sink's configuration.
+    pub fn sink(mut self, change: impl FnOnce(&mut SinkConfig)) -> Setup {
+        match &mut self.upstream {
+            Upstream::Sink(sink) => change(sink),
+            _ => panic!("this setup has no sink"),
+        }
+        self
+    }
+
+    /// Makes the sink stop offering CHUNKING, so the proxy forwards with DATA
+    /// (re-dot-stuffing the message) instead of BDAT, and does not offer BDAT.
+    pub fn without_chunking(self) -> Setup {
+        self.sink(|s| s.ehlo_extensions.retain(|e| e != "CHUNKING"))
+    }
+
+    /// Forwards to a loopback port where nothing listens.
+    pub fn upstream_down(mut self) -> Setup {
+        self.upstream = Upstream::Down;
+        self
+    }
+
+    /// Forwards to a server the test runs itself.
+    pub fn upstream_at(mut self, addr: SocketAddr) -> Setup {
+        self.upstream = Upstream::At(addr);
+        self
+    }
+
+    /// Starts the upstream, then the proxy.
+    pub fn start(self) -> Stack {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = self.config;
+        let mut sink = None;
+        let mut reserved = None;
+        let mut ehlo_reply = EHLO_REPLY.to_string();
+        config.upstream.address = vec![match self.upstream {
+            Upstream::Sink(mut sink_config) => {
+                if !sink_config.ehlo_extensions.iter().any(|e| e == "CHUNKING") {
+                    ehlo_reply = ehlo_reply.replace("250-CHUNKING\r\n", "");
+                }
+                sink_config.dump_dir = Some(dir.path().join("dump"));
+                sink_config.record = Some(dir.path().join("record.tsv"));
+                let running = sink::start(*sink_config).expect("the sink starts");
+                let addr = running.local_addr();
+                sink = Some(running);
+                addr
+            }
+            Upstream::Down => {
+                // Bound but never listening: connecting is refused at once, and no
+                // other test can take the port while the stack holds it.
+                let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+                socket
+                    .bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+                    .expect("bind");
+                let addr = socket
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .expect("bound address");
+                reserved = Some(socket);
+                addr
+            }
+            Upstream::At(addr) => addr,
+        }];
+        let proxy = server::start(&config).expect("the proxy starts");
+        let addr = proxy.local_addrs()[0];
+        Stack {
+            proxy: Some(proxy),
+            sink,
+            addr,
+            ehlo_reply,
+            dir,
+            _reserved: reserved,
+        }
+    }
+}
+
+/// A whole duration in seconds, as config values are written.
+pub fn seconds(n: u64) -> HumanDuration {
+    HumanDuration(Duration::from_secs(n))
+}
+
+/// A running proxy and its upstream; dropping it stops both.
+pub struct Stack {
+    proxy: Option<RunningServer>,
+    sink: Option<RunningSink>,
+    addr: SocketAddr,
+    ehlo_reply: String,
+    dir: TempDir,
+    _reserved: Option<Socket>,
+}
+
+/// One message as the sink received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dump {
+    /// The message, un-dot-stuffed, as the upstream stored it.
+    pub eml: Vec<u8>,
+    /// The EHLO line of the upstream session and this transaction's
+    /// XFORWARD/MAIL/RCPT lines, exactly as ringwall sent them.
+    pub env: String,
+}
+
+impl Stack {
+    /// The proxy's listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A new connection to the proxy, greeting not yet read.
+    pub fn connect(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    /// A new connection that has been greeted and has sent EHLO [`CLIENT_HELO`],
+    /// answered with [`EHLO_REPLY`] (less CHUNKING when the sink lacks it).
+    pub fn session(&self) -> Client {
+        let mut client = self.connect();
+        assert_eq!(client.reply(), GREETING);
+        assert_eq!(
+            client.command(&format!("EHLO {CLIENT_HELO}")),
+            self.ehlo_reply
+        );
+        client
+    }
+
+    /// Every message the sink accepted so far, in arrival order.
+    pub fn dumps(&self) -> Vec<Dump> {
+        let dir = self.dir.path().join("dump");
+        let mut by_seq = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).expect("dump directory") {
+            let path = entry.expect("dump entry").path();
+            if path.extension() != Some(OsStr::new("eml")) {
+                continue;
+            }
+            let seq: u64 = path
+                .file_stem()
+                .and_then(OsStr::to_str)
+                .and_then(|s| s.parse().ok())
+                .expect("dumps are named <seq>.eml");
+            let env = std::fs::read_to_string(path.with_extension("env")).expect("transcript");
+            let eml = std::fs::read(&path).expect("message");
+            by_seq.insert(seq, Dump { eml, env });
+        }
+        by_seq.into_values().collect()
+    }
+
+    /// The sink's record file: one line per accepted message.
+    pub fn record(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("record.tsv")).unwrap_or_default()
+    }
+
+    /// Stops the proxy (its connections drain first, so every upstream
+    /// transaction it opened is finished), then the sink, and returns what the
+    /// sink counted.
+    pub fn finish(mut self) -> Counts {
+        self.stop_proxy();
+        let sink = self.sink.take().expect("this stack has a sink");
+        sink.stop();
+        sink.wait().expect("the sink stops cleanly")
+    }
+
+    fn stop_proxy(&mut self) {
+        if let Some(proxy) = self.proxy.take() {
+            proxy.shutdown();
+            proxy.wait().expect("the proxy stops cleanly");
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(proxy) = self.proxy.take() {
+            proxy.shutdown();
+            let _ = proxy.wait();
+        }
+        if let Some(sink) = self.sink.take() {
+            sink.stop();
+            let _ = sink.wait();
+        }
+    }
+}
+
+/// A blocking SMTP client that shows replies exactly as they came over the wire.
+pub struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    /// Connects from 127.0.0.1.
+    pub fn connect(addr: SocketAddr) -> Client {
+        Client::over(TcpStream::connect(addr).expect("connect to the proxy"))
+    }
+
+    /// Connects from a given loopback address (127.0.0.0/8 is all ours).
+    pub fn connect_from(ip: IpAddr, addr: SocketAddr) -> Client {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
+        socket
+            .bind(&SockAddr::from(SocketAddr::new(ip, 0)))
+            .expect("bind the client address");
+        socket.connect(&addr.into()).expect("connect to the proxy");
+        Client::over(socket.into())
+    }
+
+    /// Talks over an already connected stream.
+    pub fn over(stream: TcpStream) -> Client {
+        stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .expect("read timeout");
+        Client {
+            reader: BufReader::new(stream.try_clone().expect("clone the stream")),
+            writer: stream,
+        }
+    }
+
+    /// The client's own address and port.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.writer.local_addr().expect("local address")
+    }
+
+    /// Sends octets as they are.
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.writer
+            .write_all(bytes.as_ref())
+            .expect("write to the proxy");
+    }
+
+    /// Reads one complete reply, every line of a multi-line one, in wire form.
+    pub fn reply(&mut self) -> String {
+        let mut reply = String::new();
+        loop {
+            let mut line = Vec::new();
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) => panic!("the proxy closed the connection; reply so far: {reply:?}"),
+                Ok(_) => {}
+                Err(e) => panic!("no reply from the proxy ({e}); reply so far: {reply:?}"),
+            }
+            let line = String::from_utf8(line).expect("replies are UTF-8");
+            let last = line.as_bytes().get(3) != Some(&b'-');
+            reply.push_str(&line);
+            if last {
+                return reply;
+            }
+        }
+    }
+
+    /// Sends one command line (CRLF added) and reads its reply.
+    pub fn command(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n"));
+        self.reply()
+    }
+
+    /// MAIL, RCPT for each recipient and DATA, each asserted to succeed.
+    pub fn envelope(&mut self, from: &str, to: &[&str]) {
+        assert_eq!(self.command(&format!("MAIL FROM:<{from}>")), SENDER_OK);
+        for rcpt in to {
+            assert_eq!(
+                self.command(&format!("RCPT TO:<{rcpt}>")),
+                RECIPIENT_OK,
+                "RCPT {rcpt}"
+            );
+        }
+        assert_eq!(self.command("DATA"), START_DATA);
+    }
+
+    /// Sends `message` (canonical CRLF lines, none starting with a dot) and the
+    /// end-of-data dot; returns the end-of-data reply.
+    pub fn data(&mut self, message: &[u8]) -> String {
+        assert!(
+            !message.starts_with(b".") && !contains(message, b"\n."),
+            "Client::data does no dot-stuffing"
+        );
+        self.send(message);
+        self.send(b".\r\n");
+        self.reply()
+    }
+
+    /// A whole transaction from `a@sender.example` to `to`; returns the
+    /// end-of-data reply.
+    pub fn deliver(&mut self, to: &[&str], message: &[u8]) -> String {
+        self.envelope("a@sender.example", to);
+        self.data(message)
+    }
+
+    /// Asserts the proxy closes the connection without sending anything more.
+    pub fn expect_closed(&mut self) {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) if rest.is_empty() => {}
+            Ok(_) => panic!(
+                "expected the connection to close, got {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset && rest.is_empty() => {}
+            Err(e) => panic!(
+                "expected the connection to close: {e}; got {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
+        }
+    }
+
+    /// Closes the connection at once, whatever state the session is in.
+    pub fn vanish(self) {
+        self.writer
+            .shutdown(std::net::Shutdown::Both)
+            .expect("shutdown");
+    }
+}
+
+/// True when `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A small message with a Message-ID derived from `id`.
+pub fn message(id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: <a@sender.example>\r\nTo: <u@example.net>\r\nSubject: {id}\r\n\
+         Message-ID: <{id}@sender.example>\r\n\r\n{body}"
+    )
+    .into_bytes()
+}
+
+/// The queue id in the proxy's end-of-data 250, asserting the reply's exact shape.
+pub fn queue_id(reply: &str) -> String {
+    let id = reply
+        .strip_prefix("250 2.0.0 Ok: queued as ")
+        .and_then(|rest| rest.strip_suffix("\r\n"))
+        .unwrap_or_else(|| panic!("not a queued reply: {reply:?}"));
+    assert!(
+        id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "queue id {id:?}"
+    );
+    id.to_string()
+}
+
+/// Splits a message as the upstream got it into ringwall's `Received:` header
+/// (its first header, folded over continuation lines) and the rest.
+pub fn split_received(eml: &[u8]) -> (String, &[u8]) {
+    assert!(eml.starts_with(b"Received: "), "no Received header first");
+    let mut end = 0;
+    loop {
+        let lf = eml[end..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("header line end");
+        end += lf + 1;
+        if eml.get(end) != Some(&b'\t') {
+            break;
+        }
+    }
+    let header = String::from_utf8(eml[..end].to_vec()).expect("ASCII header");
+    (header, &eml[end..])
+}
+
+/// The exact `Received:` header ringwall writes for a client at 127.0.0.1 with a
+/// single recipient, the date being one of the seconds between `from` and `until`.
+pub fn assert_received(
+    header: &str,
+    helo: &str,
+    id: &str,
+    recipient: &str,
+    from: SystemTime,
+    until: SystemTime,
+) {
+    let (head, date) = header
+        .trim_end_matches("\r\n")
+        .rsplit_once(";\r\n\t")
+        .unwrap_or_else(|| panic!("no date in {header:?}"));
+    assert_eq!(
+        head,
+        format!(
+            "Received: from {helo} ([127.0.0.1])\r\n\tby {HOSTNAME} (ringwall) with ESMTP id {id}\r\n\tfor <{recipient}>"
+        )
+    );
+    let secs = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    };
+    let dates: Vec<String> = (secs(from)..=secs(until))
+        .map(|s| rfc5322_date(SystemTime::UNIX_EPOCH + Duration::from_secs(s)))
+        .collect();
+    assert!(
+        dates.iter().any(|d| d == date),
+        "date {date:?} not in {dates:?}"
+    );
+}
+
+/// Finds an installed peer program, or fails the test saying how to install it.
+pub fn peer(program: &str) -> PathBuf {
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(program)]
+    } else {
+        std::env::var_os("PATH")
+            .map(|path| {
+                std::env::split_paths(&path)
+                    .map(|dir| dir.join(program))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    candidates
+        .into_iter()
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{program}` is not installed: this test needs a real SMTP peer; \
+                 run scripts/install-test-peers.sh as root"
+            )
+        })
+}
+
+/// Runs a peer program to its end, killing it after `limit`.
+pub fn run_peer(command: &mut Command, limit: Duration) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let pid = child.id();
+    let (done, wait) = mpsc::channel();
+    let waiter = std::thread::spawn(move || done.send(child.wait_with_output()));
+    let output = match wait.recv_timeout(limit) {
+        Ok(output) => output.expect("peer output"),
+        Err(_) => {
+            // SAFETY: `pid` is our own child, not yet reaped (its waiter is blocked).
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            let _ = waiter.join();
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+    };
+    let _ = waiter.join();
+    output
+}
+
+/// Makes sure this process may hold at least `wanted` open descriptors.
+pub fn raise_fd_limit(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+        }
+    }
+    assert!(
+        limit.rlim_cur >= wanted,
+        "this test needs {wanted} file descriptors; the hard limit is {}",
+        limit.rlim_max
+    );
+}
