@@ -1,5 +1,6 @@
 //! The transaction log: one line per message, key=value or JSON by `[log]
-//! format`, with no message content.
+//! format`, with no message content. In text form, free-text values (the
+//! replies) are quoted; tokens (ids, addresses, the verdict) are not.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -48,16 +49,16 @@ pub fn transaction(record: &TransactionRecord<'_>) {
         .map(|u| format!("{} {}", u.code, u.lines.first().map_or("", String::as_str)));
     tracing::info!(
         target: "ringwall::transaction",
-        queue_id = record.queue_id,
+        queue_id = %record.queue_id,
         client = %record.client.ip(),
-        helo = record.helo.unwrap_or(""),
+        helo = %record.helo.unwrap_or(""),
         from = %record.sender,
         to = %recipients.join(","),
         size = record.size,
-        verdict = outcome,
-        reply = %reply,
-        upstream_reply = upstream_reply.as_deref().unwrap_or(""),
-        upstream_id = record.upstream.and_then(|u| u.queue_id()).unwrap_or(""),
+        verdict = %outcome,
+        reply = ?reply,
+        upstream_reply = ?upstream_reply.as_deref().unwrap_or(""),
+        upstream_id = %record.upstream.and_then(|u| u.queue_id()).unwrap_or(""),
         duration_ms = record.duration.as_millis() as u64,
     );
 }

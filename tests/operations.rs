@@ -1,0 +1,283 @@
+//! The `ringwall` binary as an operator runs it: `check-config`, `run` with its
+//! transaction log and graceful SIGTERM, upstream failover, and `demo`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BYE, Client, DOMAIN, GREETING, HOSTNAME, Setup, message, queue_id};
+use ringwall_loadgen::sink::{self, SinkConfig};
+
+const RINGWALL: &str = env!("CARGO_BIN_EXE_ringwall");
+
+/// A loopback port nothing listens on once this returns.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `ringwall run` on its own process, with a config written for the test.
+struct Proxy {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Proxy {
+    fn start(dir: &Path, upstream: SocketAddr, extra: &str) -> Proxy {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        let config = dir.join("ringwall.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = [\"{addr}\"]\nhostname = \"{HOSTNAME}\"\nshards = 1\n\
+                 [upstream]\naddress = \"{upstream}\"\n[domains]\naccept = [\"{DOMAIN}\"]\n\
+                 [timeouts]\nshutdown_grace = \"10s\"\n{extra}"
+            ),
+        )
+        .unwrap();
+        let child = Command::new(RINGWALL)
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ringwall runs");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "ringwall did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Proxy { child, addr }
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+    }
+
+    /// Waits for the process to end; returns its exit status and its log.
+    fn wait(mut self) -> (std::process::ExitStatus, String) {
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (self.child.wait().unwrap(), log)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sink(delay: Duration) -> sink::RunningSink {
+    sink::start(SinkConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        pin: false,
+        delay,
+        ..SinkConfig::default()
+    })
+    .expect("sink starts")
+}
+
+/// A greeted client that has said EHLO.
+fn session(addr: SocketAddr) -> Client {
+    let mut client = Client::connect(addr);
+    assert_eq!(client.reply(), GREETING);
+    assert!(client.command("EHLO client.example").starts_with("250-"));
+    client
+}
+
+/// `check-config` prints OK for a good file, and for a bad one every error with
+/// file, line, column, key and fix, exiting 1.
+#[test]
+fn check_config_reports_ok_or_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[server]\nhostname = \"mx.example.net\"\n").unwrap();
+    let out = Command::new(RINGWALL)
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\n");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[server]\nhostname = \"mx.example.net\"\n\n[limits]\ncommand_line = 100\n",
+    )
+    .unwrap();
+    let out = Command::new(RINGWALL)
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:5:16: [limits] command_line = 100: must be at least 512 bytes",
+        bad.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(stderr.contains("fix: raise it to 512 or more"), "{stderr}");
+}
+
+/// `run` refuses to start on a bad config, naming the error, with exit status 1.
+#[test]
+fn run_refuses_a_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[server]\nlistn = [\"127.0.0.1:25\"]\n").unwrap();
+    let out = Command::new(RINGWALL)
+        .args(["run", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("{}:2:1: ", bad.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("listn"), "{stderr}");
+}
+
+/// SIGTERM while a message is at the upstream: the transaction finishes with the
+/// upstream's 250, then the client hears 421 4.3.2; an idle client hears 421 at
+/// once; the process exits 0 and its log has one line for the transaction.
+#[test]
+fn sigterm_lets_the_transaction_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = start_sink(Duration::from_millis(1500));
+    let proxy = Proxy::start(dir.path(), sink.local_addr(), "");
+    let mut idle = session(proxy.addr);
+    let mut busy = session(proxy.addr);
+    busy.envelope("a@sender.example", &["u@example.net"]);
+    busy.send(message("in-flight", "hello\r\n"));
+    busy.send(b".\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    proxy.signal(libc::SIGTERM);
+    assert_eq!(
+        idle.reply(),
+        "421 4.3.2 Service shutting down; try again later\r\n"
+    );
+    idle.expect_closed();
+    let queued = busy.reply();
+    let id = queue_id(&queued);
+    assert_eq!(
+        busy.reply(),
+        "421 4.3.2 Service shutting down; try again later\r\n"
+    );
+    busy.expect_closed();
+    let (status, log) = proxy.wait();
+    assert!(status.success(), "exit status {status}; log:\n{log}");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ringwall::transaction"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    for field in [
+        format!("queue_id={id}"),
+        "client=127.0.0.1".into(),
+        "helo=client.example".into(),
+        "from=<a@sender.example>".into(),
+        "to=<u@example.net>".into(),
+        "verdict=relayed".into(),
+        format!("reply=\"250 2.0.0 Ok: queued as {id}\""),
+        "upstream_reply=\"250 2.0.0 Ok".into(),
+    ] {
+        assert!(
+            lines[0].contains(&field),
+            "{field} missing from {}",
+            lines[0]
+        );
+    }
+    assert!(
+        !log.contains("hello"),
+        "message content must never be logged"
+    );
+    sink.stop();
+    assert_eq!(sink.wait().unwrap().accepted, 1);
+}
+
+/// `[log] format = "json"`: the transaction line is one JSON object.
+#[test]
+fn json_transaction_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = start_sink(Duration::ZERO);
+    let proxy = Proxy::start(dir.path(), sink.local_addr(), "[log]\nformat = \"json\"\n");
+    let mut client = session(proxy.addr);
+    let id = queue_id(&client.deliver(&["u@example.net"], &message("json", "x\r\n")));
+    assert_eq!(client.command("QUIT"), BYE);
+    proxy.signal(libc::SIGTERM);
+    let (status, log) = proxy.wait();
+    assert!(status.success());
+    let line = BufReader::new(log.as_bytes())
+        .lines()
+        .map(Result::unwrap)
+        .find(|l| l.contains("ringwall::transaction"))
+        .expect("a transaction line");
+    assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    assert!(line.contains(&format!("\"queue_id\":\"{id}\"")), "{line}");
+    assert!(line.contains("\"verdict\":\"relayed\""), "{line}");
+}
+
+/// With the first upstream address down, mail goes to the next one.
+#[test]
+fn upstream_failover_to_the_next_address() {
+    let dead = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+    let stack = Setup::new()
+        .config(|c| c.upstream.address.insert(0, dead))
+        .start();
+    let mut client = stack.session();
+    queue_id(&client.deliver(&["u@example.net"], &message("failover", "x\r\n")));
+    assert_eq!(client.command("QUIT"), BYE);
+    assert_eq!(stack.finish().accepted, 1);
+}
+
+/// `ringwall demo` runs with no setup and shows the four outcomes.
+#[test]
+fn demo_shows_the_four_outcomes() {
+    let out = Command::new(RINGWALL).arg("demo").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches("S: 250 2.0.0 Ok: queued as ").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| MAIL FROM:<smuggler@evil.example>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("S: 550 5.7.1 Relay access denied"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("S: 552 5.3.4 Message size exceeds fixed maximum message size"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("upstream totals: accepted=2 "), "{stdout}");
+}
