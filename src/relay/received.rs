@@ -4,6 +4,9 @@
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The longest HELO name shown in the header (the longest domain name).
+const MAX_HELO_SHOWN: usize = 255;
+
 /// Builds our `Received:` header, folded, CRLF-terminated. `helo` and the
 /// recipient come from parsed commands, so they hold no CR, LF or control octets.
 pub fn received_header(
@@ -19,7 +22,16 @@ pub fn received_header(
         IpAddr::V4(v4) => format!("[{v4}]"),
         IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
     };
-    let from = helo.unwrap_or("unknown");
+    // A domain is at most 255 octets; a longer HELO is cut there so the header
+    // stays within the growth the advertised SIZE leaves room for.
+    let mut from = helo.unwrap_or("unknown");
+    if from.len() > MAX_HELO_SHOWN {
+        let cut = (0..=MAX_HELO_SHOWN)
+            .rev()
+            .find(|&i| from.is_char_boundary(i))
+            .unwrap_or(0);
+        from = &from[..cut];
+    }
     let mut header = format!(
         "Received: from {from} ({literal})\r\n\tby {hostname} (ringwall) with {protocol} id {id}"
     );
@@ -83,6 +95,22 @@ mod tests {
             rfc5322_date(UNIX_EPOCH + Duration::from_secs(1_795_706_494)),
             "Thu, 26 Nov 2026 15:21:34 +0000"
         );
+    }
+
+    #[test]
+    fn long_helo_is_cut_to_a_domain_length() {
+        let helo = "h".repeat(2000);
+        let h = received_header(
+            Some(&helo),
+            "192.0.2.1".parse().unwrap(),
+            "mx.test",
+            "SMTP",
+            "A",
+            None,
+            "D",
+        );
+        assert!(h.starts_with(&format!("Received: from {} ([192.0.2.1])", "h".repeat(255))));
+        assert!(h.len() < 1024);
     }
 
     #[test]
