@@ -28,7 +28,9 @@ fn main() {
             let listener = TcpListener::bind(listen).expect("bind LISTEN_ADDR");
             println!("listening on {}", listener.local_addr().expect("bound"));
             loop {
-                let Ok(client) = listener.accept().await else { continue };
+                let Ok(client) = listener.accept().await else {
+                    continue;
+                };
                 glommio::spawn_local(relay(client, upstream)).detach();
             }
         })
@@ -39,7 +41,9 @@ fn main() {
 
 async fn relay(mut client: TcpStream, upstream: SocketAddr) {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
