@@ -12,7 +12,9 @@ use crate::smtp::client::{Capabilities, ReplyParser, UpstreamReply, dot_stuff, x
 use crate::smtp::command::Body;
 use crate::smtp::{ForwardPath, MailParams, RcptParams, ReversePath};
 
-/// Read buffer per upstream connection: replies are short.
+/// Read buffer per upstream connection: replies are short. It lives on the heap
+/// with the connection, not in the client task's future, so an idle client
+/// connection does not carry it.
 const READ_CHUNK: usize = 4096;
 
 /// The real client, as XFORWARD tells the upstream (Postfix's attribute names).
@@ -74,6 +76,7 @@ pub struct UpstreamConn {
     parser: ReplyParser,
     caps: Capabilities,
     out: Vec<u8>,
+    read_buf: Box<[u8]>,
     last_used: Instant,
     reply_timeout: Duration,
 }
@@ -98,6 +101,7 @@ impl UpstreamConn {
             parser: ReplyParser::default(),
             caps: Capabilities::default(),
             out: Vec::new(),
+            read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             last_used: Instant::now(),
             reply_timeout,
         };
@@ -331,16 +335,15 @@ impl UpstreamConn {
 
     async fn read_reply(&mut self, limit: Duration) -> Result<UpstreamReply, RelayError> {
         let read = async {
-            let mut buf = [0u8; READ_CHUNK];
             loop {
                 if let Some(reply) = self.parser.next_reply()? {
                     return Ok(reply);
                 }
-                let n = self.stream.read(&mut buf).await?;
+                let n = self.stream.read(&mut self.read_buf).await?;
                 if n == 0 {
                     return Err(RelayError::Lost(std::io::ErrorKind::UnexpectedEof.into()));
                 }
-                self.parser.feed(&buf[..n]);
+                self.parser.feed(&self.read_buf[..n]);
             }
         };
         let timeout = async {

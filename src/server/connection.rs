@@ -88,16 +88,19 @@ pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
                     Some(Instant::now() + shard.config.timeouts.shutdown_grace.0);
                 session.begin_shutdown();
             }
-            Wake::Timer => driver.on_timer(&mut session).await,
+            Wake::Timer => Box::pin(driver.on_timer(&mut session)).await,
         }
     }
-    driver.finish().await;
+    Box::pin(driver.finish()).await;
     if let Some(slot) = slot {
         slot.release().await;
     }
 }
 
 impl Driver {
+    /// Acts on one event. The upstream conversations behind an event are boxed:
+    /// their futures are large and short-lived, and unboxed they would sit in
+    /// every connection's task, idle ones included.
     async fn handle(
         &mut self,
         session: &mut Session,
@@ -108,7 +111,7 @@ impl Driver {
             Event::Connect => match admitted {
                 Err(Overload::Shard) => Verdict::Disconnect(table::shard_full()),
                 Err(Overload::Client) => Verdict::Disconnect(table::too_many_from_ip()),
-                Ok(()) => self.on_connect().await,
+                Ok(()) => Box::pin(self.on_connect()).await,
             },
             Event::Helo { name, .. } => {
                 let verdict = self.shard.hooks.helo(&self.client, &name);
@@ -124,7 +127,7 @@ impl Driver {
                 }
                 verdict
             }
-            Event::Rcpt(path, params) => self.on_rcpt(session, &path, &params).await,
+            Event::Rcpt(path, params) => Box::pin(self.on_rcpt(session, &path, &params)).await,
             Event::Data => {
                 let budget = usize::try_from(self.shard.config.limits.data_buffer_per_shard.0)
                     .unwrap_or(usize::MAX);
@@ -136,10 +139,10 @@ impl Driver {
             }
             Event::Message(body) => {
                 self.count_buffered(session.buffered() + body.len());
-                self.on_message(session, body).await
+                Box::pin(self.on_message(session, body)).await
             }
             Event::Reset => {
-                self.end_upstream_transaction().await;
+                Box::pin(self.end_upstream_transaction()).await;
                 return;
             }
             Event::Close => return,
