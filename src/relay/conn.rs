@@ -17,6 +17,9 @@ use crate::smtp::{ForwardPath, MailParams, RcptParams, ReversePath};
 /// connection does not carry it.
 const READ_CHUNK: usize = 4096;
 
+/// How recently a connection must have answered to be reused without a check.
+const RECENTLY_USED: Duration = Duration::from_secs(1);
+
 /// The real client, as XFORWARD tells the upstream (Postfix's attribute names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIdentity {
@@ -139,7 +142,17 @@ impl UpstreamConn {
 
     /// A cheap check that an idle connection is still usable: the peer has not
     /// closed it and has sent nothing unasked (a 421 at its idle timeout).
-    pub fn is_idle_and_open(&self) -> bool {
+    /// A connection that answered within [`RECENTLY_USED`] is taken as usable
+    /// without asking the kernel: upstreams time out idle clients after minutes,
+    /// and a send that fails before content went out is retried anyway; this
+    /// saves a system call per message on a busy connection.
+    pub fn is_usable(&self, now: Instant) -> bool {
+        if self.parser.pending() > 0 {
+            return false;
+        }
+        if now.saturating_duration_since(self.last_used) < RECENTLY_USED {
+            return true;
+        }
         use std::os::fd::AsRawFd;
         let mut byte = 0u8;
         // SAFETY: recv on a socket we own into a one-byte buffer that outlives the call.
@@ -151,9 +164,7 @@ impl UpstreamConn {
                 libc::MSG_PEEK | libc::MSG_DONTWAIT,
             )
         };
-        n < 0
-            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
-            && self.parser.pending() == 0
+        n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
     }
 
     /// Opens a transaction: XFORWARD (when wanted and offered), MAIL and the

@@ -125,7 +125,7 @@ impl Pool {
                 break;
             };
             if now.duration_since(conn.last_used()) < self.settings.pool_idle_time
-                && conn.is_idle_and_open()
+                && conn.is_usable(now)
             {
                 self.reused.set(self.reused.get() + 1);
                 return Ok(Lease {

@@ -325,7 +325,7 @@ impl Driver {
             if self
                 .lease
                 .as_mut()
-                .is_some_and(|l| !l.conn().is_idle_and_open())
+                .is_some_and(|l| !l.conn().is_usable(Instant::now()))
             {
                 self.lease = None;
             }
