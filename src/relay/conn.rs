@@ -227,14 +227,8 @@ impl UpstreamConn {
             mail.push_str(" SMTPUTF8");
         }
         if self.caps.dsn {
-            if let Some(ret) = &params.ret {
-                mail.push_str(" RET=");
-                mail.push_str(ret);
-            }
-            if let Some(envid) = &params.envid {
-                mail.push_str(" ENVID=");
-                mail.push_str(envid);
-            }
+            push_param(&mut mail, "RET", params.ret.as_deref());
+            push_param(&mut mail, "ENVID", params.envid.as_deref());
         }
         mail
     }
@@ -242,14 +236,8 @@ impl UpstreamConn {
     fn rcpt_command(&self, recipient: &ForwardPath, params: &RcptParams) -> String {
         let mut line = format!("RCPT TO:{recipient}");
         if self.caps.dsn {
-            if let Some(notify) = &params.notify {
-                line.push_str(" NOTIFY=");
-                line.push_str(notify);
-            }
-            if let Some(orcpt) = &params.orcpt {
-                line.push_str(" ORCPT=");
-                line.push_str(orcpt);
-            }
+            push_param(&mut line, "NOTIFY", params.notify.as_deref());
+            push_param(&mut line, "ORCPT", params.orcpt.as_deref());
         }
         line
     }
@@ -364,5 +352,16 @@ impl UpstreamConn {
         let reply = read.or(timeout).await;
         self.last_used = Instant::now();
         reply
+    }
+}
+
+/// Appends ` KEYWORD=value` to a command line when the client gave the value
+/// (DSN parameters, passed through as the client wrote them after we checked them).
+fn push_param(line: &mut String, keyword: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        line.push(' ');
+        line.push_str(keyword);
+        line.push('=');
+        line.push_str(value);
     }
 }
