@@ -5,7 +5,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ringwall_loadgen::sink::{self, SinkConfig};
@@ -72,25 +74,12 @@ fn samples() -> Vec<Sample> {
     ]
 }
 
-/// Runs the demo, writing the report to `out`.
-pub fn run(out: &mut dyn Write) -> Result<(), DemoError> {
+/// Runs the demo, writing the report to `out`. With `serve`, a fresh proxy and
+/// sink then stay up on loopback until SIGINT/SIGTERM, for a first load test.
+pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
     let dir = tempfile::tempdir()?;
     let dump = dir.path().join("upstream");
-    let sink = sink::start(SinkConfig {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        dump_dir: Some(dump.clone()),
-        pin: false,
-        ..SinkConfig::default()
-    })?;
-    let mut config = Config::default();
-    config.server.listen = vec!["127.0.0.1:0".parse().expect("literal address")];
-    config.server.shards = 1;
-    config.server.hostname = "demo.ringwall.test".into();
-    config.server.max_message_size = ByteSize(32 * 1024);
-    config.limits.header_size = ByteSize(16 * 1024);
-    config.upstream.address = vec![sink.local_addr()];
-    config.domains.accept = vec!["example.net".into()];
-    let proxy = server::start(&config)?;
+    let (proxy, sink) = start_stack(Some(dump.clone()))?;
     let proxy_addr = proxy.local_addrs()[0];
     writeln!(
         out,
@@ -114,12 +103,62 @@ pub fn run(out: &mut dyn Write) -> Result<(), DemoError> {
         }
         writeln!(out)?;
     }
+    stop_stack(out, proxy, sink)?;
+    if serve {
+        serve_until_signalled(out)?;
+    }
+    Ok(())
+}
+
+/// A proxy relaying for example.net to an embedded sink, both on free loopback
+/// ports; the sink dumps what it accepts into `dump` when given.
+fn start_stack(dump: Option<PathBuf>) -> Result<(server::RunningServer, sink::RunningSink), DemoError> {
+    let sink = sink::start(SinkConfig {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        dump_dir: dump,
+        pin: false,
+        ..SinkConfig::default()
+    })?;
+    let mut config = Config::default();
+    config.server.listen = vec!["127.0.0.1:0".parse().expect("literal address")];
+    config.server.shards = 1;
+    config.server.hostname = "demo.ringwall.test".into();
+    config.server.max_message_size = ByteSize(32 * 1024);
+    // A load generator on loopback is one client address with many sessions.
+    config.server.max_connections_per_ip = 10_000;
+    config.limits.header_size = ByteSize(16 * 1024);
+    config.upstream.address = vec![sink.local_addr()];
+    config.domains.accept = vec!["example.net".into()];
+    config.log.level = "warn".into();
+    let proxy = server::start(&config)?;
+    Ok((proxy, sink))
+}
+
+fn stop_stack(out: &mut dyn Write, proxy: server::RunningServer, sink: sink::RunningSink) -> Result<(), DemoError> {
     proxy.shutdown();
     proxy.wait()?;
     sink.stop();
     let counts = sink.wait()?;
     writeln!(out, "upstream totals: {counts}")?;
     Ok(())
+}
+
+/// Keeps a fresh proxy and sink (no dumps) up until SIGINT or SIGTERM.
+fn serve_until_signalled(out: &mut dyn Write) -> Result<(), DemoError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let (proxy, sink) = start_stack(None)?;
+    let addr = proxy.local_addrs()[0];
+    writeln!(out, "\nserving: proxy on {addr} relaying for example.net to a sink on {}", sink.local_addr())?;
+    writeln!(out, "try:     ringwall-loadgen send --duration 10s {addr}")?;
+    writeln!(out, "stop:    Ctrl-C")?;
+    out.flush()?;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop_stack(out, proxy, sink)
 }
 
 /// Sends one sample through the proxy; returns the exchange as `C:`/`S:` lines.

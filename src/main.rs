@@ -23,7 +23,12 @@ enum Command {
     },
     /// A newcomer's first run: proxy, embedded upstream sink and sample messages,
     /// all on loopback; prints what happened to each message.
-    Demo,
+    Demo {
+        /// Then keep a proxy and sink up on loopback (ports printed) until Ctrl-C,
+        /// to try `ringwall-loadgen send` against.
+        #[arg(long)]
+        serve: bool,
+    },
     /// Check a configuration file; prints OK or every error (exit status 1).
     CheckConfig {
         /// The file to check.
@@ -36,7 +41,7 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { config } => run(config),
-        Command::Demo => match ringwall::demo::run(&mut std::io::stdout()) {
+        Command::Demo { serve } => match ringwall::demo::run(&mut std::io::stdout(), serve) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ringwall demo: {e}");
