@@ -193,8 +193,8 @@ def install_haraka(cache):
     binary = os.path.join(cache, "node_modules", ".bin", "haraka")
     if not os.path.exists(binary):
         os.makedirs(cache, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", cache, "Haraka@3"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", cache,
+                        "Haraka@3.3.4"], check=True, stdout=subprocess.DEVNULL)
     return binary
 
 
