@@ -112,7 +112,9 @@ pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
 
 /// A proxy relaying for example.net to an embedded sink, both on free loopback
 /// ports; the sink dumps what it accepts into `dump` when given.
-fn start_stack(dump: Option<PathBuf>) -> Result<(server::RunningServer, sink::RunningSink), DemoError> {
+fn start_stack(
+    dump: Option<PathBuf>,
+) -> Result<(server::RunningServer, sink::RunningSink), DemoError> {
     let sink = sink::start(SinkConfig {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         dump_dir: dump,
@@ -134,7 +136,11 @@ fn start_stack(dump: Option<PathBuf>) -> Result<(server::RunningServer, sink::Ru
     Ok((proxy, sink))
 }
 
-fn stop_stack(out: &mut dyn Write, proxy: server::RunningServer, sink: sink::RunningSink) -> Result<(), DemoError> {
+fn stop_stack(
+    out: &mut dyn Write,
+    proxy: server::RunningServer,
+    sink: sink::RunningSink,
+) -> Result<(), DemoError> {
     proxy.shutdown();
     proxy.wait()?;
     sink.stop();
@@ -151,7 +157,11 @@ fn serve_until_signalled(out: &mut dyn Write) -> Result<(), DemoError> {
     }
     let (proxy, sink) = start_stack(None)?;
     let addr = proxy.local_addrs()[0];
-    writeln!(out, "\nserving: proxy on {addr} relaying for example.net to a sink on {}", sink.local_addr())?;
+    writeln!(
+        out,
+        "\nserving: proxy on {addr} relaying for example.net to a sink on {}",
+        sink.local_addr()
+    )?;
     writeln!(out, "try:     ringwall-loadgen send --duration 10s {addr}")?;
     writeln!(out, "stop:    Ctrl-C")?;
     out.flush()?;

@@ -4,7 +4,9 @@
 //! tests, `ringwall demo` and benchmarks can run the same peers in-process,
 //! without spawning a process or parsing its output.
 //!
+//! - [`send`]: the SMTP load generator, closed or open loop, with latency per stage.
 //! - [`sink`]: a fast counting SMTP server that plays the upstream mail server.
+//! - [`dnsbl`]: a DNSBL/URIBL emulator with set listings, latency and loss.
 //!
 //! Shared by the tools: [`cpus`] (where shards may be pinned), [`duration`]
 //! (how durations are spelled on the command line) and [`signals`] (how
@@ -13,6 +15,8 @@
 #![warn(missing_docs)]
 
 pub mod cpus;
+pub mod dnsbl;
 pub mod duration;
+pub mod send;
 pub mod signals;
 pub mod sink;

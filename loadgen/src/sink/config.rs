@@ -60,6 +60,11 @@ pub struct SinkConfig {
     /// Stop once this many messages have been accepted (across shards; a
     /// few more may land before every shard notices).
     pub count: Option<u64>,
+    /// The sender's `--json` result to check exactly-once delivery against
+    /// when the sink stops (see
+    /// [`RunningSink::wait_and_verify`](super::RunningSink::wait_and_verify));
+    /// when set, each shard keeps the Message-IDs it accepted.
+    pub verify_against: Option<PathBuf>,
 }
 
 impl Default for SinkConfig {
@@ -81,6 +86,7 @@ impl Default for SinkConfig {
             reject_rcpt_domains: Vec::new(),
             duration: None,
             count: None,
+            verify_against: None,
         }
     }
 }

@@ -65,23 +65,21 @@ async fn drive(stream: &mut TcpStream, shard: &ShardState, dice: SplitMix64) -> 
     }
 }
 
-/// Records and dumps an accepted message before it is acknowledged; if that
-/// fails the message is tempfailed instead, so the sender keeps it.
+/// Records and dumps an accepted message before it is acknowledged (as
+/// many times as an injected fault says, usually once); if that fails the
+/// message is tempfailed instead, so the sender keeps it.
 fn keep_if_accepted(
     shard: &ShardState,
     delivery: &Delivery,
     answer: &'static [u8],
 ) -> (Outcome, &'static [u8]) {
-    if delivery.outcome != Outcome::Accept {
-        return (delivery.outcome, answer);
-    }
-    match shard.keep(delivery) {
-        Ok(()) => (Outcome::Accept, answer),
-        Err(error) => {
+    for _ in 0..delivery.outcome.copies() {
+        if let Err(error) = shard.keep(delivery) {
             eprintln!("ringwall-loadgen sink: cannot store a message: {error}");
-            (Outcome::Tempfail, reply::STORE_FAILED)
+            return (Outcome::Tempfail, reply::STORE_FAILED);
         }
     }
+    (delivery.outcome, answer)
 }
 
 /// Writes and clears the pending replies, if any.

@@ -33,9 +33,11 @@ impl Counts {
     /// Counts one message that ended with `outcome`.
     pub(crate) fn message(&mut self, outcome: Outcome, size: u64) {
         match outcome {
-            Outcome::Accept => {
-                self.accepted += 1;
-                self.bytes += size;
+            // An injected `lose` is forgotten and `duplicate` kept twice:
+            // the counts tell what the (broken) sink holds.
+            Outcome::Accept | Outcome::Lose | Outcome::Duplicate => {
+                self.accepted += outcome.copies();
+                self.bytes += size * outcome.copies();
             }
             Outcome::Tempfail => self.tempfailed += 1,
             Outcome::Reject => self.rejected += 1,
@@ -87,6 +89,7 @@ mod tests {
         };
         shard.message(Outcome::Accept, 10);
         shard.message(Outcome::Reject, 99);
+        shard.message(Outcome::Lose, 1000);
         total += shard;
         total += shard;
         assert_eq!(
@@ -97,5 +100,12 @@ mod tests {
             serde_json::to_string(&total).unwrap(),
             r#"{"accepted":2,"rejected":2,"tempfailed":0,"closed":0,"timedout":0,"sessions":4,"bytes":20}"#
         );
+    }
+
+    #[test]
+    fn a_duplicate_counts_twice() {
+        let mut counts = Counts::default();
+        counts.message(Outcome::Duplicate, 10);
+        assert_eq!((counts.accepted, counts.bytes), (2, 20));
     }
 }

@@ -11,11 +11,15 @@ use super::rng::SplitMix64;
 use super::smtp::Outcome;
 
 /// The `--fail` actions decided at end-of-data, by their command-line names.
-const END_OF_DATA_ACTIONS: [(&str, Outcome); 4] = [
+/// `lose` and `duplicate` break the sink's own promise and exist only so
+/// tests can show that `--verify-against` catches a sink that does.
+const END_OF_DATA_ACTIONS: [(&str, Outcome); 6] = [
     ("4xx", Outcome::Tempfail),
     ("5xx", Outcome::Reject),
     ("timeout", Outcome::Timeout),
     ("close", Outcome::Close),
+    ("lose", Outcome::Lose),
+    ("duplicate", Outcome::Duplicate),
 ];
 
 /// The `--fail` action decided per RCPT: refuse it with 550 5.1.1.
@@ -31,7 +35,7 @@ pub enum FailSpecError {
     #[error("rate `{0}` must be a number from 0 to 1")]
     Rate(String),
     /// The action is not one the sink knows.
-    #[error("unknown action `{0}`: use 4xx, 5xx, timeout, close or rcpt5xx")]
+    #[error("unknown action `{0}`: use 4xx, 5xx, timeout, close, rcpt5xx, lose or duplicate")]
     Action(String),
     /// The end-of-data rates, or the recipient rates, add up to more than 1.
     #[error("the rates for {0} add up to more than 1")]
@@ -42,10 +46,12 @@ pub enum FailSpecError {
 ///
 /// ACTION is `4xx` (451 4.3.0 at end-of-data), `5xx` (554 5.6.0 at
 /// end-of-data), `timeout` (never answer end-of-data, hold the connection),
-/// `close` (close instead of answering end-of-data) or `rcpt5xx` (550 5.1.1
-/// to a RCPT). End-of-data actions share one draw per message, so their rates
-/// add up to at most 1; `rcpt5xx` has its own draw per recipient. The default
-/// plan injects nothing and draws nothing.
+/// `close` (close instead of answering end-of-data), `rcpt5xx` (550 5.1.1
+/// to a RCPT), or, as test-only fault injection, `lose` (250, then forget the
+/// message) and `duplicate` (250, and keep the message twice). End-of-data
+/// actions share one draw per message, so their rates add up to at most 1;
+/// `rcpt5xx` has its own draw per recipient. The default plan injects
+/// nothing and draws nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FailPlan {
     /// End-of-data actions with their rates, in the order given.
@@ -126,6 +132,15 @@ mod tests {
             vec![(0.1, Outcome::Tempfail), (0.05, Outcome::Close)]
         );
         assert_eq!(plan.recipient, 0.5);
+    }
+
+    #[test]
+    fn reads_the_test_only_faults() {
+        let plan: FailPlan = "0.2:lose,0.2:DUPLICATE".parse().unwrap();
+        assert_eq!(
+            plan.end_of_data,
+            vec![(0.2, Outcome::Lose), (0.2, Outcome::Duplicate)]
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //! let counts = sink.wait().unwrap();
 //! assert_eq!(counts.rejected, 0);
 //! ```
+//!
+//! With [`SinkConfig::verify_against`] set, [`RunningSink::wait_and_verify`]
+//! also checks that every message the sender saw 250 for arrived exactly
+//! once (see [`Verification`]).
 
 mod buffer;
 mod config;
@@ -31,8 +35,10 @@ mod server;
 mod shard;
 mod smtp;
 mod store;
+mod verify;
 
 pub use config::{DEFAULT_EHLO_EXTENSIONS, DEFAULT_HOSTNAME, DEFAULT_LISTEN, SinkConfig};
 pub use counts::Counts;
 pub use fail::{FailPlan, FailSpecError};
 pub use server::{RunningSink, SinkError, start};
+pub use verify::{Verification, VerifyError};

@@ -6,8 +6,9 @@
 
 use super::smtp::Delivery;
 
-/// Written in place of a missing Message-ID.
-const NO_MESSAGE_ID: &[u8] = b"<none>";
+/// Written in place of a missing Message-ID (here and in the ids kept for
+/// `--verify-against`).
+pub(crate) const NO_MESSAGE_ID: &str = "<none>";
 
 /// Written in place of the null reverse-path (`MAIL FROM:<>`).
 const NULL_SENDER: &[u8] = b"<>";
@@ -21,7 +22,7 @@ pub(crate) fn line(delivery: &Delivery) -> Vec<u8> {
     let mut line = Vec::with_capacity(128);
     match message_id(&delivery.content) {
         Some(id) => push_clean(&mut line, &id),
-        None => line.extend_from_slice(NO_MESSAGE_ID),
+        None => line.extend_from_slice(NO_MESSAGE_ID.as_bytes()),
     }
     line.push(b'\t');
     if delivery.from.is_empty() {
@@ -52,7 +53,7 @@ fn push_clean(line: &mut Vec<u8>, value: &[u8]) {
 
 /// The unfolded, trimmed value of the first Message-ID header in the header
 /// section of `message`, if there is one with a value.
-fn message_id(message: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn message_id(message: &[u8]) -> Option<Vec<u8>> {
     const NAME: &[u8] = b"message-id:";
     let mut value: Option<Vec<u8>> = None;
     for raw in message.split(|&b| b == b'\n') {

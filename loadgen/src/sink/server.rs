@@ -17,6 +17,7 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use super::config::SinkConfig;
 use super::counts::Counts;
 use super::shard::{self, ShardPlan};
+use super::verify::{self, Ledger, Verification, VerifyError};
 use crate::cpus;
 
 /// Memory glommio registers with io_uring for file IO, per shard. The sink
@@ -60,6 +61,9 @@ pub enum SinkError {
         /// What glommio said.
         reason: String,
     },
+    /// The sender's result for `--verify-against` could not be read.
+    #[error("cannot verify: {0}")]
+    Verify(#[from] VerifyError),
 }
 
 /// A sink that is listening; stop it with [`stop`](Self::stop) (or let the
@@ -71,8 +75,11 @@ pub struct RunningSink {
     local_addr: SocketAddr,
     /// The flag every shard watches.
     stop: Arc<AtomicBool>,
-    /// One executor per shard, each returning its counts.
-    shards: Vec<ExecutorJoinHandle<Counts>>,
+    /// One executor per shard, each returning its counts and, when
+    /// verifying, the Message-IDs it accepted.
+    shards: Vec<ExecutorJoinHandle<(Counts, Option<Ledger>)>>,
+    /// The sender's result to verify against, read once the shards stop.
+    verify_against: Option<PathBuf>,
 }
 
 impl RunningSink {
@@ -97,14 +104,34 @@ impl RunningSink {
     /// added up. Without [`stop`](Self::stop), a count, a duration or a
     /// signal, this waits forever.
     pub fn wait(mut self) -> Result<Counts, SinkError> {
+        self.join().map(|(counts, _)| counts)
+    }
+
+    /// Like [`wait`](Self::wait), then, if the config named a sender's
+    /// result in `verify_against`, reads it and checks that every message
+    /// the sender saw 250 for was accepted exactly once.
+    pub fn wait_and_verify(mut self) -> Result<(Counts, Option<Verification>), SinkError> {
+        let (counts, ledger) = self.join()?;
+        let Some(path) = self.verify_against.take() else {
+            return Ok((counts, None));
+        };
+        let sender = verify::read_sender_ids(&path)?;
+        Ok((counts, Some(verify::reconcile(&sender, ledger.ids()))))
+    }
+
+    /// Waits for every shard; adds up their counts and joins their ledgers.
+    fn join(&mut self) -> Result<(Counts, Ledger), SinkError> {
         let mut total = Counts::default();
+        let mut joined = Ledger::default();
         for (shard, handle) in std::mem::take(&mut self.shards).into_iter().enumerate() {
-            total += handle.join().map_err(|error| SinkError::Executor {
+            let (counts, ledger) = handle.join().map_err(|error| SinkError::Executor {
                 shard,
                 reason: error.to_string(),
             })?;
+            total += counts;
+            joined.append(ledger.unwrap_or_default());
         }
-        Ok(total)
+        Ok((total, joined))
     }
 }
 
@@ -144,6 +171,7 @@ pub fn start(config: SinkConfig) -> Result<RunningSink, SinkError> {
         local_addr: config.listen,
         stop: Arc::new(AtomicBool::new(false)),
         shards: Vec::with_capacity(shards),
+        verify_against: config.verify_against.clone(),
     };
     for index in 0..shards {
         let record = match (&record, &config.record) {

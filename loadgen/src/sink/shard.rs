@@ -24,6 +24,7 @@ use super::counts::Counts;
 use super::rng::SplitMix64;
 use super::smtp::{Delivery, Outcome, Settings};
 use super::store::Store;
+use super::verify::Ledger;
 
 /// How often a shard looks at the stop flag, the deadline and the count.
 const TICK: Duration = Duration::from_millis(10);
@@ -65,6 +66,8 @@ pub(crate) struct ShardState {
     counts: Cell<Counts>,
     /// Record file and dump directory.
     store: RefCell<Store>,
+    /// The Message-IDs accepted, kept only for `--verify-against`.
+    ledger: RefCell<Option<Ledger>>,
 }
 
 impl ShardState {
@@ -83,19 +86,24 @@ impl ShardState {
         self.counts.set(counts);
     }
 
-    /// Records and dumps an accepted message.
+    /// Records, dumps and remembers an accepted message, as configured.
     pub(crate) fn keep(&self, delivery: &Delivery) -> io::Result<()> {
-        self.store.borrow_mut().keep(delivery)
+        self.store.borrow_mut().keep(delivery)?;
+        if let Some(ledger) = self.ledger.borrow_mut().as_mut() {
+            ledger.remember(&delivery.content);
+        }
+        Ok(())
     }
 }
 
-/// Runs a shard until the stop flag is set; returns its counts.
-pub(crate) async fn run(mut plan: ShardPlan) -> Counts {
+/// Runs a shard until the stop flag is set; returns its counts and, for
+/// `--verify-against`, the Message-IDs it accepted.
+pub(crate) async fn run(mut plan: ShardPlan) -> (Counts, Option<Ledger>) {
     let listener = match TcpListener::bind(plan.listen) {
         Ok(listener) => listener,
         Err(error) => {
             let _ = plan.bound.send(Err(error.into()));
-            return Counts::default();
+            return (Counts::default(), None);
         }
     };
     let _ = plan
@@ -112,9 +120,10 @@ pub(crate) async fn run(mut plan: ShardPlan) -> Counts {
             plan.index,
             shards,
         )),
+        ledger: RefCell::new(plan.config.verify_against.is_some().then(Ledger::default)),
     });
     future::or(accept(&listener, &plan, &state), watch(&plan, &state)).await;
-    state.counts.get()
+    (state.counts.get(), state.ledger.take())
 }
 
 /// Accepts connections forever, one task per connection.

@@ -630,6 +630,12 @@ mod tests {
                 Outcome::Timeout,
                 "354 End data with <CR><LF>.<CR><LF>\r\n",
             ),
+            ("1:lose", Outcome::Lose, "250 2.0.0 Ok: queued\r\n"),
+            (
+                "1:duplicate",
+                Outcome::Duplicate,
+                "250 2.0.0 Ok: queued\r\n",
+            ),
         ] {
             let config = SinkConfig {
                 fail: spec.parse().unwrap(),

@@ -70,7 +70,8 @@ impl Settings {
         }
         let capture = if config.dump_dir.is_some() {
             Capture::Everything
-        } else if config.record.is_some() {
+        } else if config.record.is_some() || config.verify_against.is_some() {
+            // Both need the Message-ID, which is in the header section.
             Capture::Headers
         } else {
             Capture::Nothing
