@@ -212,7 +212,11 @@ def start_haraka(work, cpu, upstream_port, cache):
             f.write(text)
 
     write("smtp.ini", f"listen=127.0.0.1:{port}\nnodes=1\n")
-    write("plugins", "rcpt_to.in_host_list\nqueue/smtp_forward\n")
+    # Haraka looks up every client's reverse DNS through the system resolver;
+    # this local plugin answers the lookup itself, so nothing leaves loopback.
+    with open(os.path.join(home, "plugins", "loopback_rdns.js"), "w") as f:
+        f.write("exports.hook_lookup_rdns = (next) => next(OK, 'localhost');\n")
+    write("plugins", "loopback_rdns\nrcpt_to.in_host_list\nqueue/smtp_forward\n")
     write("host_list", "example.net\n")
     write("smtp_forward.ini", f"host=127.0.0.1\nport={upstream_port}\nenable_tls=false\n")
     write("log.ini", "[main]\nlevel=warn\n")

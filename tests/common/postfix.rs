@@ -119,6 +119,7 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 # Nothing leaves the machine: no DNS, and the relay host is the discard port.
 disable_dns_lookups = yes
+smtpd_peername_lookup = no
 smtp_dns_support_level = disabled
 relayhost = [127.0.0.1]:9
 alias_maps =
