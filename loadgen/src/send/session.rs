@@ -288,15 +288,11 @@ impl Connection {
         self.open
     }
 
-    /// Sends one message. With `last` and pipelining, QUIT rides with the
-    /// message text and the connection is closed after. `Err` means the
+    /// Sends one message. QUIT never rides with the message text, even with
+    /// pipelining: some servers (Haraka) refuse commands pipelined after end
+    /// of data with 503 and keep the connection open. `Err` means the
     /// connection is unusable; the message's fate is then an error.
-    pub(crate) async fn send(
-        &mut self,
-        shard: &Shard,
-        job: &Job,
-        last: bool,
-    ) -> Result<Fate, Failure> {
+    pub(crate) async fn send(&mut self, shard: &Shard, job: &Job) -> Result<Fate, Failure> {
         self.messages += 1;
         let ready = if self.pipelining {
             self.envelope_pipelined(shard, job).await?
@@ -306,8 +302,7 @@ impl Connection {
         if let Err(fate) = ready {
             return Ok(fate);
         }
-        let quit = last && self.pipelining;
-        self.write_message(shard, job, quit)
+        self.write_message(shard, job)
             .await
             .map_err(Failure::write(Stage::EndOfData))?;
         // End of data is timed from the last byte written, so a large
@@ -325,18 +320,10 @@ impl Connection {
         } else {
             Fate::of_refusal(reply.code)
         };
-        if quit && self.open {
-            self.open = false;
-            if let Ok((reply, _)) = self.wire.read().await {
-                shard.record(job.measured, |stats| stats.reply(Stage::Quit, reply.code));
-                self.wire.drain().await;
-            }
-        }
         Ok(fate)
     }
 
-    /// Ends the session politely (QUIT unless the server already said 421
-    /// or QUIT went with the last message).
+    /// Ends the session politely (QUIT unless the server already said 421).
     pub(crate) async fn quit(mut self, shard: &Shard, measured: bool) {
         if self.open {
             self.wire.goodbye(shard, measured).await;
@@ -484,9 +471,9 @@ impl Connection {
         Ok((reply, at))
     }
 
-    /// Writes the message: the template around a fresh Message-ID line,
-    /// the end-of-data line and, if `quit`, QUIT.
-    async fn write_message(&mut self, shard: &Shard, job: &Job, quit: bool) -> io::Result<()> {
+    /// Writes the message: the template around a fresh Message-ID line and
+    /// the end-of-data line.
+    async fn write_message(&mut self, shard: &Shard, job: &Job) -> io::Result<()> {
         let plan = shard.plan();
         let template = plan.messages.get(job.template);
         let out = &mut self.wire.out;
@@ -502,9 +489,6 @@ impl Connection {
             self.wire.out.extend_from_slice(tail);
         }
         self.wire.out.extend_from_slice(END_OF_DATA);
-        if quit {
-            self.wire.out.extend_from_slice(b"QUIT\r\n");
-        }
         self.wire.send().await
     }
 }

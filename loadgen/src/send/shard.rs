@@ -386,7 +386,7 @@ async fn session(shard: Rc<Shard>, mut connection: Option<Connection>) {
             },
         };
         let last = per_session != 0 && open.messages() + 1 >= per_session;
-        match open.send(&shard, &job, last).await {
+        match open.send(&shard, &job).await {
             Ok(fate) => {
                 shard.finish(&job, fate);
                 if last {
