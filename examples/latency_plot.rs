@@ -61,19 +61,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .caption(&curve.title, ("sans-serif", 22))
         .margin(16)
         .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(0f64..100f64, y_min..y_max)?;
+        .y_label_area_size(90)
+        .build_cartesian_2d(0f64..100f64, (y_min..y_max).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("offered load, % of the measured maximum")
-        .y_desc("latency added by ringwall, µs")
+        .y_desc("latency added by ringwall, µs (log scale)")
         .label_style(("sans-serif", 14))
         .draw()?;
     for (name, color, pick) in [
         ("p50", BLUE, (|s: &Step| s.added_p50_us) as fn(&Step) -> f64),
         ("p99", RED, |s: &Step| s.added_p99_us),
     ] {
-        let points: Vec<(f64, f64)> = curve.steps.iter().map(|s| (s.percent, pick(s))).collect();
+        let points: Vec<(f64, f64)> = curve.steps.iter().map(|s| (s.percent, floor(pick(s)))).collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(name)
@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for step in &curve.steps {
         let label = format!("{:.0}/s", step.offered);
-        let above = step.added_p99_us.max(step.added_p50_us) + (y_max - y_min) * 0.03;
+        let above = floor(step.added_p99_us.max(step.added_p50_us)) * 1.3;
         chart.draw_series(std::iter::once(Text::new(
             label,
             (step.percent - 2.0, above),

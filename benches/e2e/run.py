@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -56,10 +57,12 @@ def sh(*argv, **kwargs):
 
 
 def output(*argv):
+    """A tool's version line, without terminal colour codes."""
     try:
-        return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        text = subprocess.run(argv, capture_output=True, text=True).stdout.strip()
     except OSError:
         return "?"
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def install():
