@@ -43,18 +43,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .map_err(|_| format!("{font_path} is not a usable TrueType font"))?;
     let curve: Curve = serde_json::from_slice(&std::fs::read(input)?)?;
+    // Logarithmic: near saturation the added latency grows by orders of
+    // magnitude, and a linear axis would flatten every step below it. Added
+    // latency under 1 µs (or negative: noise) is drawn at 1 µs.
+    let floor = |v: f64| v.max(1.0);
     let y_max = curve
         .steps
         .iter()
-        .map(|s| s.added_p99_us.max(s.added_p50_us))
-        .fold(1.0, f64::max)
-        * 1.15;
-    let y_min = curve
-        .steps
-        .iter()
-        .map(|s| s.added_p50_us.min(s.added_p99_us))
-        .fold(0.0, f64::min)
-        * 1.15;
+        .map(|s| floor(s.added_p99_us.max(s.added_p50_us)))
+        .fold(10.0, f64::max)
+        * 2.0;
+    let y_min = 1.0;
     let root = BitMapBackend::new(output, (900, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -73,7 +72,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("p50", BLUE, (|s: &Step| s.added_p50_us) as fn(&Step) -> f64),
         ("p99", RED, |s: &Step| s.added_p99_us),
     ] {
-        let points: Vec<(f64, f64)> = curve.steps.iter().map(|s| (s.percent, floor(pick(s)))).collect();
+        let points: Vec<(f64, f64)> = curve
+            .steps
+            .iter()
+            .map(|s| (s.percent, floor(pick(s))))
+            .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(name)
