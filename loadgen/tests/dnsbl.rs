@@ -1,8 +1,10 @@
 //! The DNSBL emulator over real loopback sockets, asked the way a resolver
 //! asks: std UDP and TCP sockets, messages built and read with hickory.
 
+mod announce;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -257,8 +259,12 @@ fn a_forged_answer_with_the_wrong_id_comes_first() {
 
 #[test]
 fn the_binary_answers_and_prints_json_counts() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
-        .args([
+    let announce::Announced {
+        mut child,
+        mut stdout,
+        addr: server,
+    } = announce::start(
+        [
             "dnsbl",
             "--listen",
             "127.0.0.1:0",
@@ -267,19 +273,9 @@ fn the_binary_answers_and_prints_json_counts() {
             "--ttl",
             "60",
             "--json",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let server: SocketAddr = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap();
+        ],
+        Stdio::inherit(),
+    );
 
     let answer = ask(server, "any.name.all.test.", RecordType::A);
     assert_eq!(addresses(&answer), [Ipv4Addr::new(127, 0, 0, 3)]);

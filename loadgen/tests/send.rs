@@ -2,11 +2,13 @@
 //! delivery and accounting, and a small test server of our own where the
 //! sink cannot tell (client addresses, STARTTLS).
 
+mod announce;
+
 mod support;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -414,26 +416,22 @@ fn nothing_listening_is_a_setup_error() {
 fn the_binary_writes_json_the_sink_verifies() {
     let dir = scratch("binary");
     let json = dir.join("run.json");
-    let mut sink = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
-        .args([
-            "sink",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-pin",
-            "--verify-against",
-        ])
-        .arg(&json)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sink_out = BufReader::new(sink.stdout.take().unwrap());
-    let mut first = String::new();
-    sink_out.read_line(&mut first).unwrap();
-    let addr = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let announce::Announced {
+        child: mut sink,
+        stdout: mut sink_out,
+        addr,
+    } = announce::start(
+        [
+            "sink".as_ref(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--no-pin".as_ref(),
+            "--verify-against".as_ref(),
+            json.as_os_str(),
+        ],
+        Stdio::inherit(),
+    );
+    let addr = addr.to_string();
 
     let send = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
         .args([

@@ -1,8 +1,10 @@
 //! The sink over real loopback sockets: what a client reads back, and what
 //! the record file and dump directory hold, byte for byte.
 
+mod announce;
+
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -129,20 +131,14 @@ fn two_pipelined_messages_are_answered_recorded_and_dumped() {
 
 #[test]
 fn injected_rejection_is_answered_and_counted_by_the_binary() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
-        .args(["sink", "--listen", "127.0.0.1:0", "--fail", "1:5xx"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap();
+    let announce::Announced {
+        mut child,
+        mut stdout,
+        addr,
+    } = announce::start(
+        ["sink", "--listen", "127.0.0.1:0", "--fail", "1:5xx"],
+        Stdio::inherit(),
+    );
 
     let replies = converse(
         addr,

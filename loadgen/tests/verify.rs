@@ -1,6 +1,8 @@
 //! `sink --verify-against` through the binary: a sink broken on purpose
 //! (`--fail ...:lose,...:duplicate`) is caught, a sound one passes.
 
+mod announce;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,22 +34,14 @@ struct Sink {
 
 impl Sink {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
-            .args(["sink", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let addr = first
-            .trim_end()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .unwrap();
+        let announce::Announced {
+            child,
+            stdout,
+            addr,
+        } = announce::start(
+            ["sink", "--listen", "127.0.0.1:0"].iter().chain(args),
+            Stdio::piped(),
+        );
         Self {
             child,
             stdout,
