@@ -2,7 +2,6 @@
 //! `smtp::Session`, and carries out what the session's events ask for (policy
 //! hooks, the upstream transaction). It makes no protocol decision of its own.
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -33,7 +32,7 @@ enum Wake {
 /// Per-connection state the shell keeps beside the session.
 struct Driver {
     shard: Rc<Shard>,
-    peer: SocketAddr,
+    /// The client as the policy hooks see it (address, HELO once given).
     client: ClientInfo,
     /// The upstream connection of the open transaction.
     lease: Option<Lease>,
@@ -57,7 +56,6 @@ pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
             helo: None,
         },
         shard: Rc::clone(&shard),
-        peer,
         lease: None,
         counted: 0,
         transaction_started: None,
@@ -294,7 +292,7 @@ impl Driver {
         };
         txlog::transaction(&TransactionRecord {
             queue_id: &queue_id,
-            client: self.peer,
+            client: self.client.addr,
             helo: session.helo(),
             sender: &transaction.sender,
             recipients: &transaction.recipients,
@@ -363,7 +361,7 @@ impl Driver {
 
     fn identity(&self, session: &Session) -> ClientIdentity {
         ClientIdentity {
-            addr: self.peer,
+            addr: self.client.addr,
             helo: session.helo().map(str::to_string),
             protocol: if session.is_esmtp() { "ESMTP" } else { "SMTP" },
         }
@@ -381,7 +379,7 @@ impl Driver {
         };
         received_header(
             session.helo(),
-            self.peer.ip(),
+            self.client.addr.ip(),
             &self.shard.config.server.hostname,
             protocol,
             queue_id,
