@@ -6,7 +6,7 @@ mod announce;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
@@ -259,11 +259,7 @@ fn a_forged_answer_with_the_wrong_id_comes_first() {
 
 #[test]
 fn the_binary_answers_and_prints_json_counts() {
-    let announce::Announced {
-        mut child,
-        mut stdout,
-        addr: server,
-    } = announce::start(
+    let server_proc = announce::start(
         [
             "dnsbl",
             "--listen",
@@ -276,19 +272,14 @@ fn the_binary_answers_and_prints_json_counts() {
         ],
         Stdio::inherit(),
     );
+    let server = server_proc.addr;
 
     let answer = ask(server, "any.name.all.test.", RecordType::A);
     assert_eq!(addresses(&answer), [Ipv4Addr::new(127, 0, 0, 3)]);
     assert_eq!(answer.answers[0].ttl, 60);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success());
+    let (status, rest, _) = server_proc.terminate();
+    assert!(status.success());
     let counts: serde_json::Value = serde_json::from_str(&rest).unwrap();
     assert_eq!(counts["all"]["queries"], 1);
     assert_eq!(counts["zones"]["all.test"]["listed"], 1);

@@ -8,7 +8,6 @@ mod support;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -416,11 +415,7 @@ fn nothing_listening_is_a_setup_error() {
 fn the_binary_writes_json_the_sink_verifies() {
     let dir = scratch("binary");
     let json = dir.join("run.json");
-    let announce::Announced {
-        child: mut sink,
-        stdout: mut sink_out,
-        addr,
-    } = announce::start(
+    let sink = announce::start(
         [
             "sink".as_ref(),
             "--listen".as_ref(),
@@ -431,7 +426,7 @@ fn the_binary_writes_json_the_sink_verifies() {
         ],
         Stdio::inherit(),
     );
-    let addr = addr.to_string();
+    let addr = sink.addr.to_string();
 
     let send = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
         .args([
@@ -462,14 +457,8 @@ fn the_binary_writes_json_the_sink_verifies() {
     assert_eq!(result["config"]["count"], 25);
     assert_eq!(result["accepted_message_ids"].as_array().unwrap().len(), 25);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &sink.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut rest = String::new();
-    sink_out.read_to_string(&mut rest).unwrap();
-    assert!(sink.wait().unwrap().success(), "{rest}");
+    let (status, rest, _) = sink.terminate();
+    assert!(status.success(), "{rest}");
 
     let usage = Command::new(env!("CARGO_BIN_EXE_ringwall-loadgen"))
         .args(["send", "--sessions", "1", "--shards", "2", "127.0.0.1:9"])

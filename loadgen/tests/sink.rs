@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use ringwall_loadgen::sink::{self, Counts, SinkConfig};
@@ -131,14 +131,11 @@ fn two_pipelined_messages_are_answered_recorded_and_dumped() {
 
 #[test]
 fn injected_rejection_is_answered_and_counted_by_the_binary() {
-    let announce::Announced {
-        mut child,
-        mut stdout,
-        addr,
-    } = announce::start(
+    let sink = announce::start(
         ["sink", "--listen", "127.0.0.1:0", "--fail", "1:5xx"],
         Stdio::inherit(),
     );
+    let addr = sink.addr;
 
     let replies = converse(
         addr,
@@ -150,14 +147,8 @@ fn injected_rejection_is_answered_and_counted_by_the_binary() {
         "{replies:?}"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success());
+    let (status, rest, _) = sink.terminate();
+    assert!(status.success());
     assert_eq!(
         rest,
         "accepted=0 rejected=1 tempfailed=0 closed=0 timedout=0 sessions=1 bytes=0\n"

@@ -5,10 +5,10 @@ mod announce;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 /// Messages sent per run: enough that a 20% fault rate certainly fires.
@@ -26,46 +26,23 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// A sink binary running with `args`, and the address it announced.
-struct Sink {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    addr: SocketAddr,
-}
+struct Sink(announce::Announced);
 
 impl Sink {
     fn start(args: &[&str]) -> Self {
-        let announce::Announced {
-            child,
-            stdout,
-            addr,
-        } = announce::start(
+        Self(announce::start(
             ["sink", "--listen", "127.0.0.1:0"].iter().chain(args),
             Stdio::piped(),
-        );
-        Self {
-            child,
-            stdout,
-            addr,
-        }
+        ))
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.addr
     }
 
     /// SIGTERM, then the exit status, the rest of stdout and stderr.
-    fn stop(mut self) -> (ExitStatus, String, String) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let mut out = String::new();
-        self.stdout.read_to_string(&mut out).unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (self.child.wait().unwrap(), out, err)
+    fn stop(self) -> (ExitStatus, String, String) {
+        self.0.terminate()
     }
 }
 
@@ -173,7 +150,7 @@ fn a_sink_that_loses_and_duplicates_is_caught() {
         "--record",
         record.to_str().unwrap(),
     ]);
-    let accepted = send_all(sink.addr, 1);
+    let accepted = send_all(sink.addr(), 1);
     // A lost or duplicated message still got its 250.
     assert_eq!(accepted.len(), MESSAGES);
     write_result(&result, &accepted);
@@ -242,7 +219,7 @@ fn a_sound_sink_passes_and_reports_the_unexpected() {
         "--verify-against",
         result.to_str().unwrap(),
     ]);
-    let accepted = send_all(sink.addr, 5);
+    let accepted = send_all(sink.addr(), 5);
     assert_eq!(accepted.len(), MESSAGES);
     // As if the sender had timed out on the last message after the sink took it.
     write_result(&result, &accepted[..MESSAGES - 1]);

@@ -3,9 +3,9 @@
 //! the port the kernel picked.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 
 /// A running `ringwall-loadgen` server and the address it announced.
 pub struct Announced {
@@ -42,5 +42,25 @@ where
         child,
         stdout,
         addr,
+    }
+}
+
+impl Announced {
+    /// Sends SIGTERM (the way an operator stops it) and returns the exit
+    /// status, the rest of standard output and standard error (empty unless
+    /// it was piped).
+    pub fn terminate(mut self) -> (ExitStatus, String, String) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let mut out = String::new();
+        self.stdout.read_to_string(&mut out).expect("stdout");
+        let mut err = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut err).expect("stderr");
+        }
+        (self.child.wait().expect("exit status"), out, err)
     }
 }
