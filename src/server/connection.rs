@@ -144,6 +144,7 @@ impl Driver {
                 return;
             }
             Event::Close => return,
+            Event::StartTls => Verdict::Disconnect(table::no_starttls()),
         };
         session.decide(Instant::now(), verdict);
     }

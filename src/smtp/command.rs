@@ -46,6 +46,9 @@ pub enum Command {
     Help,
     /// `STARTTLS`.
     Starttls,
+    /// A PROXY protocol v1 header line arriving as a command: only a client
+    /// outside `[server] proxy_protocol_from` can get here, so it is refused.
+    Proxy,
 }
 
 /// The BODY= values (RFC 6152). BINARYMIME is never offered: without a queue we
@@ -189,6 +192,7 @@ pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         _ if verb_is("HELP") => Ok(Command::Help),
         _ if verb_is("VRFY") => Ok(Command::Vrfy),
         _ if verb_is("EXPN") => Ok(Command::Expn),
+        _ if verb_is("PROXY") => Ok(Command::Proxy),
         _ => Err(CommandError::Unknown),
     }
 }
@@ -355,6 +359,10 @@ mod tests {
         assert_eq!(p("VRFY root"), Ok(Command::Vrfy));
         assert_eq!(p("EXPN staff"), Ok(Command::Expn));
         assert_eq!(p("STARTTLS"), Ok(Command::Starttls));
+        assert_eq!(
+            p("PROXY TCP4 192.0.2.1 192.0.2.2 1 25"),
+            Ok(Command::Proxy)
+        );
         assert_eq!(p("DATA now"), Err(CommandError::Syntax));
     }
 

@@ -182,6 +182,15 @@ pub mod table {
         unsupported_parameter = 555 (5, 5, 4) "Unsupported MAIL/RCPT parameter";
         /// STARTTLS when TLS is not configured.
         no_starttls = 502 (5, 5, 1) "STARTTLS not available";
+        /// STARTTLS accepted: the TLS handshake follows at once (RFC 3207).
+        ready_tls = 220 (2, 0, 0) "Ready to start TLS";
+        /// STARTTLS inside a TLS session.
+        tls_active = 503 (5, 5, 1) "TLS already active";
+        /// STARTTLS inside a mail transaction (as Postfix refuses it).
+        tls_in_transaction = 503 (5, 5, 1) "STARTTLS not allowed inside a mail transaction";
+        /// A PROXY protocol header from a client outside `[server] proxy_protocol_from`:
+        /// an attempt to spoof the client address.
+        proxy_untrusted = 554 (5, 7, 1) "PROXY header not accepted from this address";
         /// MAIL before HELO/EHLO.
         need_helo = 503 (5, 5, 1) "Send HELO/EHLO first";
         /// MAIL inside a transaction.

@@ -91,6 +91,12 @@ pub enum Event {
         /// EHLO rather than HELO.
         extended: bool,
     },
+    /// STARTTLS was accepted and its 220 queued: write it, run the TLS handshake,
+    /// then answer [`Verdict::Continue`] (the session restarts at the greeting
+    /// state, RFC 3207 §4.2) or anything else when the handshake failed (the
+    /// session closes without another word: there is no channel left to send
+    /// one on). Nothing the client pipelined after STARTTLS is ever read.
+    StartTls,
     /// MAIL FROM with its parameters.
     Mail(ReversePath, MailParams),
     /// RCPT TO for this recipient.
@@ -170,6 +176,7 @@ enum Pending {
         params: MailParams,
     },
     Rcpt(ForwardPath, RcptParams),
+    StartTls,
     Data {
         framing: Framing,
         after_crlf: bool,
@@ -184,6 +191,7 @@ pub struct Session {
     config: std::rc::Rc<SessionConfig>,
     phase: Phase,
     helo: Option<(String, bool)>,
+    tls: bool,
     transaction: Option<Transaction>,
     decoder: Option<Box<BodyDecoder>>,
     message: Vec<u8>,
@@ -210,6 +218,7 @@ impl Session {
             config,
             phase: Phase::Awaiting(Pending::Connect),
             helo: None,
+            tls: false,
             transaction: None,
             decoder: None,
             message: Vec::new(),
@@ -234,6 +243,11 @@ impl Session {
     /// True after EHLO (rather than HELO): the protocol is ESMTP.
     pub fn is_esmtp(&self) -> bool {
         self.helo.as_ref().is_some_and(|(_, extended)| *extended)
+    }
+
+    /// True once STARTTLS completed: the session runs inside TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// The open transaction, if MAIL was accepted.
@@ -348,6 +362,8 @@ impl Session {
             Verdict::Continue => self.accept(pending, None),
             Verdict::ContinueWith(reply) => self.accept(pending, Some(reply)),
             Verdict::Refuse(reply) => self.refuse(pending, reply),
+            // A failed handshake leaves no channel to say anything on.
+            Verdict::Disconnect(_) if matches!(pending, Pending::StartTls) => self.close(),
             Verdict::Disconnect(reply) => self.close_with(reply),
         }
         self.close_if_drained();
@@ -423,6 +439,13 @@ impl Session {
                 self.transaction = None;
                 self.send(custom.unwrap_or_else(table::queued));
             }
+            Pending::StartTls => {
+                // Back to the state after the greeting: the client must EHLO
+                // again and nothing said in plaintext survives.
+                self.tls = true;
+                self.helo = None;
+                self.input.clear();
+            }
         }
     }
 
@@ -433,6 +456,7 @@ impl Session {
                 self.send(reply);
                 self.phase = Phase::Refused;
             }
+            Pending::StartTls => self.close(),
             Pending::Message => {
                 self.transaction = None;
                 self.send(reply);
@@ -483,7 +507,7 @@ impl Session {
             (ext.smtputf8, "SMTPUTF8"),
             (ext.chunking, "CHUNKING"),
             (ext.dsn, "DSN"),
-            (ext.starttls, "STARTTLS"),
+            (ext.starttls && !self.tls, "STARTTLS"),
         ] {
             if offered {
                 lines.push(name.into());
@@ -512,6 +536,9 @@ impl Session {
         while pos < input.len() {
             let rest = &input[pos..];
             match &mut self.phase {
+                // Plaintext pipelined behind STARTTLS is dropped unread, so it can
+                // never pass for a command sent inside TLS (CVE-2011-0411).
+                Phase::Awaiting(Pending::StartTls) => return input.len(),
                 Phase::Awaiting(_) | Phase::Closed => break,
                 Phase::Command | Phase::Refused => match self.next_command_line(rest) {
                     Some(used) => pos += used,
@@ -660,7 +687,8 @@ impl Session {
             Command::Vrfy => self.send(table::vrfy()),
             Command::Expn => self.send_error(table::expn()),
             Command::Help => self.send(table::help()),
-            Command::Starttls => self.send_error(table::no_starttls()),
+            Command::Starttls => self.starttls(),
+            Command::Proxy => self.send_error(table::proxy_untrusted()),
         }
     }
 
@@ -677,10 +705,24 @@ impl Session {
             },
             Pending::Mail { sender, params } => Event::Mail(sender.clone(), params.clone()),
             Pending::Rcpt(path, params) => Event::Rcpt(path.clone(), params.clone()),
+            Pending::StartTls => Event::StartTls,
             Pending::Data { .. } => Event::Data,
             Pending::Message => unreachable!("messages are raised by end_of_message"),
         });
         self.phase = Phase::Awaiting(pending);
+    }
+
+    fn starttls(&mut self) {
+        if !self.config.extensions.starttls {
+            self.send_error(table::no_starttls());
+        } else if self.tls {
+            self.send_error(table::tls_active());
+        } else if self.transaction.is_some() {
+            self.send_error(table::tls_in_transaction());
+        } else {
+            self.send(table::ready_tls());
+            self.await_decision(Pending::StartTls);
+        }
     }
 
     fn mail(&mut self, sender: ReversePath, params: MailParams) {

@@ -613,3 +613,104 @@ proptest::proptest! {
         proptest::prop_assert_eq!(run_split(&cuts), whole);
     }
 }
+
+fn tls_greeted() -> Harness {
+    let mut tls = config();
+    tls.extensions.starttls = true;
+    let mut h = Harness::new(tls);
+    h.take_output();
+    assert!(h.send(b"EHLO c.test\r\n").contains("250 STARTTLS\r\n"));
+    h
+}
+
+/// The shell's side of a handshake: the event was raised, then `verdict`.
+fn finish_handshake(h: &mut Harness, verdict: Verdict) {
+    assert_eq!(h.events.last(), Some(&Event::StartTls));
+    h.session.decide(h.now, verdict);
+    h.pump();
+}
+
+#[test]
+fn starttls_drops_pipelined_plaintext_and_restarts_at_greeting() {
+    let mut h = tls_greeted();
+    // One packet: only the 220 may come back in the clear.
+    assert_eq!(
+        h.send(b"STARTTLS\r\nRSET\r\n"),
+        "220 2.0.0 Ready to start TLS\r\n"
+    );
+    assert!(!h.session.wants_input());
+    finish_handshake(&mut h, Verdict::Continue);
+    assert!(h.session.is_tls());
+    assert_eq!(h.take_output(), "", "no second 220 and no RSET reply");
+    // The first reply inside TLS answers our new EHLO, which no longer offers STARTTLS.
+    let ehlo = h.send(b"EHLO c.test\r\n");
+    assert!(ehlo.starts_with("250-mx.test\r\n"), "{ehlo}");
+    assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+}
+
+#[test]
+fn starttls_injected_mail_is_never_seen() {
+    let mut h = tls_greeted();
+    h.send(b"STARTTLS\r\nMAIL FROM:<a@inj>\r\n");
+    // More plaintext before the handshake ends is dropped as well.
+    h.send(b"RCPT TO:<b@inj>\r\n");
+    finish_handshake(&mut h, Verdict::Continue);
+    assert_eq!(
+        h.send(b"MAIL FROM:<a@x.test>\r\n"),
+        "503 5.5.1 Send HELO/EHLO first\r\n",
+        "the greeting state: EHLO is required again"
+    );
+    h.send(b"EHLO c.test\r\n");
+    assert_eq!(
+        h.send(b"MAIL FROM:<a@x.test>\r\n"),
+        "250 2.1.0 Sender ok\r\n",
+        "the injected MAIL opened no transaction"
+    );
+    assert!(
+        !h.events
+            .iter()
+            .any(|e| matches!(e, Event::Mail(s, _) if s.to_string().contains("inj"))),
+        "{:?}",
+        h.events
+    );
+}
+
+#[test]
+fn starttls_refusals() {
+    let mut h = tls_greeted();
+    assert_eq!(
+        h.send(b"STARTTLS now\r\n"),
+        "501 5.5.4 Syntax error in parameters or arguments\r\n"
+    );
+    h.send(b"MAIL FROM:<a@x.test>\r\n");
+    assert_eq!(
+        h.send(b"STARTTLS\r\n"),
+        "503 5.5.1 STARTTLS not allowed inside a mail transaction\r\n"
+    );
+    h.send(b"RSET\r\n");
+    h.send(b"STARTTLS\r\n");
+    finish_handshake(&mut h, Verdict::Continue);
+    assert_eq!(
+        h.send(b"STARTTLS\r\n"),
+        "503 5.5.1 TLS already active\r\n"
+    );
+}
+
+#[test]
+fn failed_handshake_closes_without_a_word() {
+    let mut h = tls_greeted();
+    h.send(b"STARTTLS\r\n");
+    finish_handshake(&mut h, Verdict::Disconnect(table::idle_timeout()));
+    assert!(h.session.is_closed());
+    assert_eq!(h.take_output(), "");
+    assert_eq!(h.events.last(), Some(&Event::Close));
+}
+
+#[test]
+fn proxy_header_from_an_untrusted_client_is_refused() {
+    let mut h = greeted();
+    assert_eq!(
+        h.send(b"PROXY TCP4 192.0.2.1 192.0.2.2 4000 25\r\n"),
+        "554 5.7.1 PROXY header not accepted from this address\r\n"
+    );
+}
