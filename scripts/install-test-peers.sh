@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real SMTP peers the end-to-end tests in tests/ talk to:
-#   swaks (a scriptable SMTP client), Postfix (for smtp-source and the
-#   open-relay test's private instance) and python3 (smtplib).
+#   swaks (a scriptable SMTP client; libnet-ssleay-perl gives it --tls),
+#   Postfix (for smtp-source and the private upstream instances), python3
+#   (smtplib) and haproxy (a load balancer sending PROXY protocol headers).
 # Non-interactive and idempotent; run as root. The system's own Postfix is
 # left stopped and disabled: the tests start private instances of their own.
 set -euo pipefail
 
-packages=(swaks postfix python3)
+packages=(swaks libnet-ssleay-perl postfix python3 haproxy)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -31,8 +32,12 @@ fi
 # listen on port 25 or deliver anything.
 postfix stop 2>/dev/null || true
 systemctl disable --now postfix 2>/dev/null || true
+# Likewise haproxy: the tests run private instances.
+systemctl disable --now haproxy 2>/dev/null || true
+service haproxy stop 2>/dev/null || true
 
-for tool in swaks /usr/sbin/smtp-source /usr/sbin/postfix /usr/sbin/postqueue python3; do
+for tool in swaks /usr/sbin/smtp-source /usr/sbin/postfix /usr/sbin/postqueue python3 /usr/sbin/haproxy; do
     command -v "$tool" >/dev/null || { echo "install-test-peers: $tool still missing" >&2; exit 1; }
 done
-echo "install-test-peers: swaks, postfix (smtp-source) and python3 are installed"
+perl -MNet::SSLeay -e1 || { echo "install-test-peers: Net::SSLeay missing (swaks --tls)" >&2; exit 1; }
+echo "install-test-peers: swaks (with TLS), postfix (smtp-source), python3 and haproxy are installed"

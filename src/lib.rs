@@ -11,3 +11,4 @@ pub mod policy;
 pub mod relay;
 pub mod server;
 pub mod smtp;
+pub mod tls;

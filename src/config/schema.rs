@@ -2,13 +2,16 @@
 //!
 //! The names here are a contract with tools outside the project (`[server] listen`,
 //! `hostname`, `shards`, `max_message_size`, `[upstream] address`, `xforward`,
-//! `[domains] accept` are fixed); rename nothing without a deprecation path.
+//! `[domains] accept`, `[server] proxy_protocol_from`, `[tls] certificate` and
+//! `private_key` are fixed); rename nothing without a deprecation path.
 //! Unknown keys are errors (`deny_unknown_fields`) so a typo never silently falls
 //! back to a default.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::units::{ByteSize, HumanDuration};
@@ -29,6 +32,39 @@ pub struct Config {
     pub timeouts: TimeoutsConfig,
     /// Transaction log format and verbosity.
     pub log: LogConfig,
+    /// The certificate STARTTLS presents; STARTTLS is offered only when set.
+    pub tls: TlsConfig,
+}
+
+/// `[tls]`: the server certificate for STARTTLS.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first. Re-read on SIGHUP.
+    pub certificate: Option<PathBuf>,
+    /// PEM private key of the leaf certificate. Re-read on SIGHUP.
+    pub private_key: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// Both files, when STARTTLS is configured.
+    pub fn files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        Some((self.certificate.as_deref()?, self.private_key.as_deref()?))
+    }
+}
+
+/// Whether the upstream connection uses STARTTLS.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamTlsMode {
+    /// Never, even when offered.
+    None,
+    /// When the upstream offers it; a failed handshake falls back to plain TCP.
+    #[default]
+    Opportunistic,
+    /// Always: an upstream that does not offer it, or fails the handshake, is
+    /// treated as unreachable.
+    Required,
 }
 
 /// How a bare LF (a line feed without CR) in DATA is treated.
@@ -62,6 +98,10 @@ pub struct ServerConfig {
     pub max_connections_per_shard: u32,
     /// Bare LF handling in DATA.
     pub bare_newlines: BareNewlines,
+    /// Load balancers (CIDRs) whose connections start with a PROXY protocol v1
+    /// or v2 header naming the real client. From them the header is mandatory;
+    /// from anyone else it is refused.
+    pub proxy_protocol_from: Vec<IpNet>,
 }
 
 /// `[upstream]`: the mail server that receives what we accept.
@@ -91,6 +131,15 @@ pub struct UpstreamConfig {
     /// When no upstream is reachable at connect, answer 421 and close instead of
     /// greeting (the client retries later rather than failing at RCPT).
     pub fail_closed: bool,
+    /// STARTTLS towards the upstream.
+    pub tls: UpstreamTlsMode,
+    /// PEM file of CAs that verify the upstream's certificate; unset takes any
+    /// certificate (encrypted, not authenticated).
+    pub tls_ca: Option<PathBuf>,
+    /// Send XCLIENT (when offered) instead of XFORWARD: the upstream then treats
+    /// each session as coming from the real client (Postfix's
+    /// smtpd_authorized_xclient_hosts). A refused XCLIENT fails the transaction.
+    pub xclient: bool,
 }
 
 /// `[domains]`: the recipient domains we relay for.
@@ -143,6 +192,10 @@ pub struct TimeoutsConfig {
     pub session: HumanDuration,
     /// On SIGTERM, how long transactions in flight may take to finish.
     pub shutdown_grace: HumanDuration,
+    /// How long a trusted load balancer may take to send its PROXY header.
+    pub proxy_header: HumanDuration,
+    /// How long a STARTTLS handshake may take.
+    pub tls_handshake: HumanDuration,
 }
 
 /// Output format of the transaction log.
@@ -176,6 +229,7 @@ impl Default for ServerConfig {
             max_connections_per_ip: 20,
             max_connections_per_shard: 10_000,
             bare_newlines: BareNewlines::Normalize,
+            proxy_protocol_from: Vec::new(),
         }
     }
 }
@@ -193,6 +247,9 @@ impl Default for UpstreamConfig {
             data_timeout: HumanDuration(Duration::from_secs(600)),
             keepalive_interval: HumanDuration(Duration::from_secs(60)),
             fail_closed: false,
+            tls: UpstreamTlsMode::Opportunistic,
+            tls_ca: None,
+            xclient: false,
         }
     }
 }
@@ -220,6 +277,8 @@ impl Default for TimeoutsConfig {
             stress_threshold: 0.8,
             session: HumanDuration(Duration::from_secs(3600)),
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
+            proxy_header: HumanDuration(Duration::from_secs(5)),
+            tls_handshake: HumanDuration(Duration::from_secs(30)),
         }
     }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use super::domain;
 use super::error::{ConfigError, ConfigWarning, Position, Shown};
 use super::locate::Locator;
-use super::schema::{Config, LimitsConfig, ServerConfig, TimeoutsConfig, UpstreamConfig};
+use super::schema::{
+    Config, LimitsConfig, ServerConfig, TimeoutsConfig, TlsConfig, UpstreamConfig, UpstreamTlsMode,
+};
 use super::units::{ByteSize, HumanDuration};
 
 /// What the checks found: errors refuse the file, warnings do not.
@@ -37,6 +39,7 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     limits(&mut check, &config.limits, config.server.max_message_size);
     timeouts(&mut check, &config.timeouts);
     log_level(&mut check, &config.log.level);
+    tls(&mut check, &config.tls);
     let mut findings = check.findings;
     findings
         .errors
@@ -127,6 +130,58 @@ fn server(check: &mut Checker<'_>, server: &ServerConfig) {
             check.at_least(key, value, "1", " (0 refuses every client)", default);
         }
     }
+    for (index, net) in server.proxy_protocol_from.iter().enumerate() {
+        if net.trunc() != *net {
+            check.entry_error(
+                "server.proxy_protocol_from",
+                index,
+                format!("{net} has host bits set below its prefix length"),
+                format!(
+                    "write the network, {}, or the single host, {}/{}",
+                    net.trunc(),
+                    net.addr(),
+                    net.max_prefix_len()
+                ),
+            );
+        }
+    }
+}
+
+/// STARTTLS needs both files, and both must load now rather than at the first
+/// client's STARTTLS.
+fn tls(check: &mut Checker<'_>, tls: &TlsConfig) {
+    match (&tls.certificate, &tls.private_key) {
+        (Some(_), None) => check.error(
+            "tls.certificate",
+            "(set)",
+            "is set without [tls] private_key",
+            "set private_key to the PEM file of this certificate's key, or remove certificate \
+             to turn STARTTLS off",
+        ),
+        (None, Some(_)) => check.error(
+            "tls.private_key",
+            "(set)",
+            "is set without [tls] certificate",
+            "set certificate to the PEM certificate chain, or remove private_key to turn \
+             STARTTLS off",
+        ),
+        (Some(certificate), Some(key)) => {
+            if let Err(e) = crate::tls::Credentials::load(certificate, key) {
+                let (key_name, path) = match e {
+                    crate::tls::TlsError::Key { .. } => ("tls.private_key", key),
+                    _ => ("tls.certificate", certificate),
+                };
+                check.error(
+                    key_name,
+                    quoted(path.display()),
+                    e.to_string(),
+                    "point certificate at a PEM chain (leaf first) and private_key at its PEM \
+                     key (PKCS#8, PKCS#1 or SEC1), both readable by ringwall",
+                );
+            }
+        }
+        (None, None) => {}
+    }
 }
 
 fn upstream(check: &mut Checker<'_>, upstream: &UpstreamConfig, listen: &[SocketAddr]) {
@@ -206,6 +261,23 @@ fn upstream(check: &mut Checker<'_>, upstream: &UpstreamConfig, listen: &[Socket
     ];
     for (key, value, default) in durations {
         check.non_zero(key, value, default);
+    }
+    if let Some(ca) = &upstream.tls_ca {
+        if upstream.tls == UpstreamTlsMode::None {
+            check.warn(
+                "upstream.tls_ca",
+                quoted(ca.display()),
+                "is ignored while [upstream] tls = \"none\"".into(),
+                "set tls = \"opportunistic\" or \"required\", or remove tls_ca".into(),
+            );
+        } else if let Err(e) = crate::tls::UpstreamTrust::load(Some(ca)) {
+            check.error(
+                "upstream.tls_ca",
+                quoted(ca.display()),
+                e.to_string(),
+                "point it at a readable PEM file of CA certificates",
+            );
+        }
     }
 }
 
@@ -375,6 +447,16 @@ fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
             "timeouts.shutdown_grace",
             timeouts.shutdown_grace,
             default.shutdown_grace,
+        ),
+        (
+            "timeouts.proxy_header",
+            timeouts.proxy_header,
+            default.proxy_header,
+        ),
+        (
+            "timeouts.tls_handshake",
+            timeouts.tls_handshake,
+            default.tls_handshake,
         ),
     ];
     for (key, value, default) in durations {
@@ -572,6 +654,48 @@ mod tests {
         for (source, expected) in table {
             assert_eq!(refused(source), *expected, "{source:?}");
         }
+    }
+
+    #[test]
+    fn tls_and_proxy_rules() {
+        assert_refusals(&[
+            (
+                "[tls]\ncertificate = \"/etc/ringwall/cert.pem\"\n",
+                &[
+                    "r.toml:2:15: [tls] certificate = \"/etc/ringwall/cert.pem\": is set without [tls] private_key; fix: set private_key to the PEM file of this certificate's key, or remove certificate to turn STARTTLS off",
+                ],
+            ),
+            (
+                "[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/nonexistent/key.pem\"\n",
+                &[
+                    "r.toml:2:15: [tls] certificate = \"/nonexistent/cert.pem\": cannot use certificate /nonexistent/cert.pem: I/O error: No such file or directory (os error 2); fix: point certificate at a PEM chain (leaf first) and private_key at its PEM key (PKCS#8, PKCS#1 or SEC1), both readable by ringwall",
+                ],
+            ),
+            (
+                "[server]\nproxy_protocol_from = [\"10.0.0.0/8\", \"192.0.2.7/24\"]\n",
+                &[
+                    "r.toml:2:38: [server] proxy_protocol_from: 192.0.2.7/24 has host bits set below its prefix length; fix: write the network, 192.0.2.0/24, or the single host, 192.0.2.7/32",
+                ],
+            ),
+            (
+                "[upstream]\ntls_ca = \"/nonexistent/ca.pem\"\n",
+                &[
+                    "r.toml:2:10: [upstream] tls_ca = \"/nonexistent/ca.pem\": cannot use CA file /nonexistent/ca.pem: I/O error: No such file or directory (os error 2); fix: point it at a readable PEM file of CA certificates",
+                ],
+            ),
+            (
+                "[timeouts]\nproxy_header = 0\n",
+                &[
+                    "r.toml:2:16: [timeouts] proxy_header = 0: must not be zero; fix: set a positive duration, the default is \"5s\"",
+                ],
+            ),
+        ]);
+        let error = &refused("[server]\nproxy_protocol_from = [\"10.0.0.300/8\"]\n")[0];
+        assert!(error.starts_with("r.toml:2:"), "{error}");
+        assert_eq!(
+            warned("[upstream]\ntls = \"none\"\ntls_ca = \"/x.pem\"\n")[0],
+            "r.toml:3:10: warning: [upstream] tls_ca = \"/x.pem\": is ignored while [upstream] tls = \"none\"; fix: set tls = \"opportunistic\" or \"required\", or remove tls_ca"
+        );
     }
 
     #[test]

@@ -15,10 +15,12 @@ use crate::smtp::{ForwardPath, MailParams, RcptParams, ReversePath, Verdict};
 /// Who is talking to us, as every hook sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientInfo {
-    /// The client's address (the real one, once PROXY protocol lands).
+    /// The client's real address (from the PROXY header behind a load balancer).
     pub addr: SocketAddr,
     /// The HELO/EHLO name, once given.
     pub helo: Option<String>,
+    /// The TLS session, once STARTTLS completed.
+    pub tls: Option<crate::tls::TlsSummary>,
 }
 
 /// One check that may have an opinion at each SMTP stage. Every method defaults
@@ -169,6 +171,7 @@ mod tests {
         let client = ClientInfo {
             addr: "192.0.2.1:1234".parse().unwrap(),
             helo: None,
+            tls: None,
         };
         let (path, _) = parse_forward_path(rcpt).unwrap();
         guard.rcpt(&client, &path, &RcptParams::default())
@@ -210,6 +213,7 @@ mod tests {
         let client = ClientInfo {
             addr: "192.0.2.1:1234".parse().unwrap(),
             helo: None,
+            tls: None,
         };
         for rcpt in [
             "<relay.invalid!relaytest>",
@@ -254,6 +258,7 @@ mod tests {
         let client = ClientInfo {
             addr: "192.0.2.1:1".parse().unwrap(),
             helo: None,
+            tls: None,
         };
         assert_eq!(hooks.helo(&client, "x"), Verdict::Refuse(table::bad_helo()));
         assert_eq!(hooks.connect(&client), Verdict::Continue);

@@ -14,4 +14,4 @@ mod received;
 pub use conn::{ClientIdentity, SendError, UpstreamConn};
 pub use error::RelayError;
 pub use pool::{Lease, Pool, UpstreamSettings};
-pub use received::{received_header, rfc5322_date};
+pub use received::{Trace, received_header, rfc5322_date};

@@ -4,27 +4,42 @@
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::tls::TlsSummary;
+
 /// The longest HELO name shown in the header (the longest domain name).
 const MAX_HELO_SHOWN: usize = 255;
 
+/// What our `Received:` header records about one message.
+#[derive(Debug, Clone, Copy)]
+pub struct Trace<'a> {
+    /// The client's HELO name.
+    pub helo: Option<&'a str>,
+    /// The client's (real) address.
+    pub client: IpAddr,
+    /// The TLS session, when the message came over STARTTLS.
+    pub tls: Option<&'a TlsSummary>,
+    /// Our name.
+    pub hostname: &'a str,
+    /// `SMTP`, `ESMTP`, `ESMTPS`, `UTF8SMTPS`... (RFC 3848).
+    pub protocol: &'a str,
+    /// Our queue id.
+    pub id: &'a str,
+    /// The recipient, when there is exactly one (more would leak Bcc).
+    pub single_recipient: Option<&'a str>,
+    /// RFC 5322 date.
+    pub date: &'a str,
+}
+
 /// Builds our `Received:` header, folded, CRLF-terminated. `helo` and the
 /// recipient come from parsed commands, so they hold no CR, LF or control octets.
-pub fn received_header(
-    helo: Option<&str>,
-    client: IpAddr,
-    hostname: &str,
-    protocol: &str,
-    id: &str,
-    single_recipient: Option<&str>,
-    date: &str,
-) -> String {
-    let literal = match client {
+pub fn received_header(trace: &Trace<'_>) -> String {
+    let literal = match trace.client {
         IpAddr::V4(v4) => format!("[{v4}]"),
         IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
     };
     // A domain is at most 255 octets; a longer HELO is cut there so the header
     // stays within the growth the advertised SIZE leaves room for.
-    let mut from = helo.unwrap_or("unknown");
+    let mut from = trace.helo.unwrap_or("unknown");
     if from.len() > MAX_HELO_SHOWN {
         let cut = (0..=MAX_HELO_SHOWN)
             .rev()
@@ -32,15 +47,20 @@ pub fn received_header(
             .unwrap_or(0);
         from = &from[..cut];
     }
-    let mut header = format!(
-        "Received: from {from} ({literal})\r\n\tby {hostname} (ringwall) with {protocol} id {id}"
-    );
-    if let Some(rcpt) = single_recipient {
+    let mut header = format!("Received: from {from} ({literal})");
+    if let Some(tls) = trace.tls {
+        header.push_str(&format!("\r\n\t(using {tls})"));
+    }
+    header.push_str(&format!(
+        "\r\n\tby {} (ringwall) with {} id {}",
+        trace.hostname, trace.protocol, trace.id
+    ));
+    if let Some(rcpt) = trace.single_recipient {
         header.push_str("\r\n\tfor ");
         header.push_str(rcpt);
     }
     header.push_str(";\r\n\t");
-    header.push_str(date);
+    header.push_str(trace.date);
     header.push_str("\r\n");
     header
 }
@@ -97,37 +117,56 @@ mod tests {
         );
     }
 
+    fn trace<'a>(helo: &'a str, client: &str) -> Trace<'a> {
+        Trace {
+            helo: Some(helo),
+            client: client.parse().unwrap(),
+            tls: None,
+            hostname: "mx.test",
+            protocol: "ESMTP",
+            id: "ABC",
+            single_recipient: None,
+            date: "Thu, 1 Jan 1970 00:00:00 +0000",
+        }
+    }
+
     #[test]
     fn long_helo_is_cut_to_a_domain_length() {
         let helo = "h".repeat(2000);
-        let h = received_header(
-            Some(&helo),
-            "192.0.2.1".parse().unwrap(),
-            "mx.test",
-            "SMTP",
-            "A",
-            None,
-            "D",
-        );
+        let h = received_header(&trace(&helo, "192.0.2.1"));
         assert!(h.starts_with(&format!("Received: from {} ([192.0.2.1])", "h".repeat(255))));
         assert!(h.len() < 1024);
     }
 
     #[test]
     fn header_shape() {
-        let h = received_header(
-            Some("client.example"),
-            "2001:db8::1".parse().unwrap(),
-            "mx.test",
-            "ESMTP",
-            "ABC",
-            Some("<u@example.net>"),
-            "Thu, 1 Jan 1970 00:00:00 +0000",
-        );
+        let h = received_header(&Trace {
+            single_recipient: Some("<u@example.net>"),
+            ..trace("client.example", "2001:db8::1")
+        });
         assert_eq!(
             h,
             "Received: from client.example ([IPv6:2001:db8::1])\r\n\tby mx.test (ringwall) with ESMTP id ABC\r\n\
              \tfor <u@example.net>;\r\n\tThu, 1 Jan 1970 00:00:00 +0000\r\n"
+        );
+    }
+
+    #[test]
+    fn tls_parameters_are_recorded() {
+        let tls = TlsSummary {
+            version: "TLSv1.3",
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+        };
+        let h = received_header(&Trace {
+            tls: Some(&tls),
+            protocol: "ESMTPS",
+            ..trace("client.example", "192.0.2.1")
+        });
+        assert_eq!(
+            h,
+            "Received: from client.example ([192.0.2.1])\r\n\
+             \t(using TLSv1.3 with cipher TLS13_AES_256_GCM_SHA384)\r\n\
+             \tby mx.test (ringwall) with ESMTPS id ABC;\r\n\tThu, 1 Jan 1970 00:00:00 +0000\r\n"
         );
     }
 }

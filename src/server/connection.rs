@@ -14,10 +14,11 @@ use glommio::timer::Timer;
 use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
 use crate::policy::ClientInfo;
-use crate::relay::{ClientIdentity, Lease, SendError, received_header, rfc5322_date};
+use crate::relay::{ClientIdentity, Lease, SendError, Trace, received_header, rfc5322_date};
 use crate::smtp::client::UpstreamReply;
 use crate::smtp::reply::{Reply, UpstreamStage, mapped_upstream, table};
 use crate::smtp::{Event, ForwardPath, RcptParams, Session, Transaction, Verdict};
+use crate::tls::Stream;
 
 /// What woke the driver while it waited for the client.
 enum Wake {
@@ -45,15 +46,17 @@ struct Driver {
 }
 
 /// Serves one client connection to its end.
-pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
-    let Ok(peer) = stream.peer_addr() else { return };
-    let _ = stream.set_nodelay(true);
+pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
+    let Ok(peer) = tcp.peer_addr() else { return };
+    let _ = tcp.set_nodelay(true);
+    let mut stream = Stream::Plain(tcp);
     let slot = shard.admit(peer.ip()).await;
     let mut session = Session::new(shard.session_config(), Instant::now());
     let mut driver = Driver {
         client: ClientInfo {
             addr: peer,
             helo: None,
+            tls: None,
         },
         shard: Rc::clone(&shard),
         lease: None,
@@ -65,7 +68,12 @@ pub async fn drive(shard: Rc<Shard>, mut stream: TcpStream) {
     let mut slot = slot.ok();
     loop {
         while let Some(event) = session.poll_event() {
-            driver.handle(&mut session, event, admitted).await;
+            if event == Event::StartTls {
+                let verdict = Box::pin(driver.start_tls(&mut session, &mut stream)).await;
+                session.decide(Instant::now(), verdict);
+            } else {
+                driver.handle(&mut session, event, admitted).await;
+            }
         }
         driver.count_buffered(session.buffered());
         if session.is_closed()
@@ -143,10 +151,45 @@ impl Driver {
                 Box::pin(self.end_upstream_transaction()).await;
                 return;
             }
-            Event::Close => return,
-            Event::StartTls => Verdict::Disconnect(table::no_starttls()),
+            Event::Close | Event::StartTls => return,
         };
         session.decide(Instant::now(), verdict);
+    }
+
+    /// Writes STARTTLS's 220, then runs the handshake in its time bound. A
+    /// failure leaves the stream gone and closes the session.
+    async fn start_tls(&mut self, session: &mut Session, stream: &mut Stream) -> Verdict {
+        let failed = Verdict::Disconnect(table::idle_timeout());
+        let shard = Rc::clone(&self.shard);
+        let Some(tls) = shard.tls.as_ref() else {
+            return failed;
+        };
+        if !self.flush(session, stream).await {
+            return failed;
+        }
+        let Some(tcp) = stream.take_plain() else {
+            return failed;
+        };
+        let handshake = async { Some(tls.acceptor().accept(tcp).await) };
+        let limit = async {
+            Timer::new(self.shard.config.timeouts.tls_handshake.0).await;
+            None
+        };
+        match handshake.or(limit).await {
+            Some(Ok(tls)) => {
+                *stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Server(tls)));
+                self.client.tls = stream.tls();
+                Verdict::Continue
+            }
+            Some(Err(e)) => {
+                tracing::info!(client = %self.client.addr.ip(), error = %e, "TLS handshake failed");
+                failed
+            }
+            None => {
+                tracing::info!(client = %self.client.addr.ip(), "TLS handshake timed out");
+                failed
+            }
+        }
     }
 
     async fn on_connect(&mut self) -> Verdict {
@@ -295,6 +338,7 @@ impl Driver {
             queue_id: &queue_id,
             client: self.client.addr,
             helo: session.helo(),
+            tls: self.client.tls.as_ref(),
             sender: &transaction.sender,
             recipients: &transaction.recipients,
             size: body.len(),
@@ -364,39 +408,43 @@ impl Driver {
         ClientIdentity {
             addr: self.client.addr,
             helo: session.helo().map(str::to_string),
+            // Postfix's XFORWARD takes only these two names.
             protocol: if session.is_esmtp() { "ESMTP" } else { "SMTP" },
         }
     }
 
     fn received(&self, session: &Session, transaction: &Transaction, queue_id: &str) -> String {
-        let protocol = match (session.is_esmtp(), transaction.params.smtputf8) {
-            (true, true) => "UTF8SMTP",
-            (true, false) => "ESMTP",
-            (false, _) => "SMTP",
-        };
         let single = match transaction.recipients.as_slice() {
             [(path, _)] => Some(path.to_string()),
             _ => None,
         };
-        received_header(
-            session.helo(),
-            self.client.addr.ip(),
-            &self.shard.config.server.hostname,
-            protocol,
-            queue_id,
-            single.as_deref(),
-            &rfc5322_date(SystemTime::now()),
-        )
+        received_header(&Trace {
+            helo: session.helo(),
+            client: self.client.addr.ip(),
+            tls: self.client.tls.as_ref(),
+            hostname: &self.shard.config.server.hostname,
+            protocol: protocol_name(
+                session.is_esmtp(),
+                transaction.params.smtputf8,
+                session.is_tls(),
+            ),
+            id: queue_id,
+            single_recipient: single.as_deref(),
+            date: &rfc5322_date(SystemTime::now()),
+        })
     }
 
     /// Writes pending replies; false when the client is gone or will not read.
-    async fn flush(&mut self, session: &mut Session, stream: &mut TcpStream) -> bool {
+    async fn flush(&mut self, session: &mut Session, stream: &mut Stream) -> bool {
         let pending = session.transmit().len();
         if pending == 0 {
             return true;
         }
         let limit = self.shard.config.timeouts.command.0;
-        let write = async { stream.write_all(session.transmit()).await.is_ok() };
+        // TLS holds written records until flushed; plain TCP's flush is free.
+        let write = async {
+            stream.write_all(session.transmit()).await.is_ok() && stream.flush().await.is_ok()
+        };
         let timeout = async {
             Timer::new(limit).await;
             false
@@ -408,7 +456,7 @@ impl Driver {
 
     /// Waits for client octets (fed straight into the session through the
     /// shard's shared buffer), a deadline, or the shard stopping.
-    async fn wait(&mut self, session: &mut Session, stream: &mut TcpStream) -> Wake {
+    async fn wait(&mut self, session: &mut Session, stream: &mut Stream) -> Wake {
         let now = Instant::now();
         session.set_under_stress(now, self.shard.under_stress());
         let deadline = [
@@ -480,5 +528,17 @@ impl Driver {
     async fn finish(&mut self) {
         self.end_upstream_transaction().await;
         self.count_buffered(0);
+    }
+}
+
+/// The protocol name for Received and XFORWARD (RFC 3848: an S for TLS).
+fn protocol_name(esmtp: bool, smtputf8: bool, tls: bool) -> &'static str {
+    match (esmtp, smtputf8, tls) {
+        (false, _, false) => "SMTP",
+        (false, _, true) => "SMTPS",
+        (true, false, false) => "ESMTP",
+        (true, false, true) => "ESMTPS",
+        (true, true, false) => "UTF8SMTP",
+        (true, true, true) => "UTF8SMTPS",
     }
 }

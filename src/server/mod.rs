@@ -23,6 +23,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
 use crate::config::Config;
+use crate::tls::Credentials;
 
 /// Why the server could not start or ended badly.
 #[derive(Debug, Error)]
@@ -43,6 +44,12 @@ pub enum ServerError {
         /// glommio's reason.
         reason: String,
     },
+    /// `[tls]` files could not be loaded.
+    #[error("cannot start TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// A signal handler could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
     /// A shard thread panicked or failed.
     #[error("shard {shard} failed: {reason}")]
     ShardFailed {
@@ -58,6 +65,7 @@ pub struct RunningServer {
     addrs: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
     shards: Vec<glommio::ExecutorJoinHandle<()>>,
+    credentials: Option<Arc<Credentials>>,
 }
 
 impl RunningServer {
@@ -75,6 +83,16 @@ impl RunningServer {
     /// within `[timeouts] shutdown_grace`, then 421 4.3.2 to the rest.
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Re-reads `[tls] certificate` and `private_key` (SIGHUP). New handshakes
+    /// use the new pair; sessions already in TLS carry on untouched. On error
+    /// the old pair stays in force.
+    pub fn reload_tls(&self) -> Result<(), crate::tls::TlsError> {
+        match &self.credentials {
+            Some(credentials) => credentials.reload(),
+            None => Ok(()),
+        }
     }
 
     /// Waits until every shard has stopped.
@@ -100,6 +118,10 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
     } else {
         config.server.shards
     };
+    let credentials = match config.tls.files() {
+        Some((certificate, key)) => Some(Credentials::load(certificate, key)?),
+        None => None,
+    };
     let sockets = listener::bind_all(&config.server.listen, shard_count)?;
     let addrs = sockets
         .first()
@@ -117,9 +139,10 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         let config = config.clone();
         let stop = Arc::clone(&stop);
         let mesh = mesh.clone();
+        let credentials = credentials.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("ringwall-shard-{id}"))
-            .spawn(move || shard::run(id, config, listeners, stop, mesh, shard_count))
+            .spawn(move || shard::run(id, config, listeners, stop, mesh, shard_count, credentials))
             .map_err(|e| ServerError::Shard {
                 shard: id,
                 reason: e.to_string(),
@@ -131,21 +154,40 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         addrs,
         stop,
         shards,
+        credentials,
     })
 }
 
 /// Runs the proxy in the foreground until SIGTERM or SIGINT, then shuts down
-/// gracefully. This is `ringwall run`.
+/// gracefully; SIGHUP re-reads the TLS certificate. This is `ringwall run`.
 pub fn run_until_signalled(config: &Config) -> Result<(), ServerError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(ServerError::Signals)?;
     let server = start(config)?;
-    let flag = server.stop_flag();
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&flag)).map_err(|e| ServerError::Shard {
-            shard: 0,
-            reason: format!("cannot install signal handler: {e}"),
-        })?;
-    }
-    server.wait()?;
+    let stop = server.stop_flag();
+    let credentials = server.credentials.clone();
+    let handle = signals.handle();
+    let watcher = std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal != SIGHUP {
+                stop.store(true, Ordering::Relaxed);
+                continue;
+            }
+            match credentials.as_deref().map(Credentials::reload) {
+                None => tracing::info!("SIGHUP: no [tls] configured, nothing to reload"),
+                Some(Ok(())) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                Some(Err(e)) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: TLS reload failed; the previous certificate stays in force"
+                ),
+            }
+        }
+    });
+    let result = server.wait();
+    handle.close();
+    let _ = watcher.join();
+    result?;
     tracing::info!("ringwall stopped");
     Ok(())
 }

@@ -24,7 +24,7 @@ pub fn session_config(config: &Config, upstream: Option<&Capabilities>) -> Sessi
         smtputf8: upstream.is_some_and(|c| c.smtputf8),
         chunking: upstream.is_some_and(|c| c.chunking),
         dsn: upstream.is_some_and(|c| c.dsn),
-        starttls: false,
+        starttls: config.tls.files().is_some(),
     };
     let l = &config.limits;
     let t = &config.timeouts;

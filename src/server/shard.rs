@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::policy::{Hooks, RecipientDomains};
 use crate::relay::Pool;
 use crate::smtp::SessionConfig;
+use crate::tls::{Credentials, ShardTls};
 
 /// The read buffer all of a shard's connections share: a read is copied into the
 /// session at once, so no connection holds a buffer while it waits.
@@ -67,6 +68,8 @@ pub struct Shard {
     pub buffered: Cell<usize>,
     /// Closed when the shard stops: every waiting connection wakes up.
     pub stopping: Semaphore,
+    /// STARTTLS, when `[tls]` is configured.
+    pub tls: Option<ShardTls>,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
     clients: Rc<ClientRegistry>,
@@ -170,6 +173,7 @@ pub async fn run(
     stop: Arc<AtomicBool>,
     mesh: Option<CountMesh>,
     shards: usize,
+    credentials: Option<Arc<Credentials>>,
 ) {
     let clients =
         ClientRegistry::join(id, shards, config.server.max_connections_per_ip, mesh).await;
@@ -190,6 +194,7 @@ pub async fn run(
         scratch: RefCell::new(vec![0u8; SCRATCH_SIZE].into_boxed_slice()),
         buffered: Cell::new(0),
         stopping: Semaphore::new(0),
+        tls: credentials.map(ShardTls::new),
         connections: Cell::new(0),
         clients,
         queue_counter: Cell::new(0),

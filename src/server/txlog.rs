@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::smtp::client::UpstreamReply;
 use crate::smtp::{ForwardPath, RcptParams, ReversePath, Verdict};
+use crate::tls::TlsSummary;
 
 /// What one log line says about a transaction.
 pub struct TransactionRecord<'a> {
@@ -16,6 +17,8 @@ pub struct TransactionRecord<'a> {
     pub client: SocketAddr,
     /// Its HELO name.
     pub helo: Option<&'a str>,
+    /// The TLS session the message came over, if any.
+    pub tls: Option<&'a TlsSummary>,
     /// MAIL FROM.
     pub sender: &'a ReversePath,
     /// Accepted recipients.
@@ -52,6 +55,7 @@ pub fn transaction(record: &TransactionRecord<'_>) {
         queue_id = %record.queue_id,
         client = %record.client.ip(),
         helo = %record.helo.unwrap_or(""),
+        tls = %record.tls.map_or_else(|| "none".to_string(), |t| format!("{}/{}", t.version, t.cipher)),
         from = %record.sender,
         to = %recipients.join(","),
         size = record.size,

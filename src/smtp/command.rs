@@ -359,10 +359,7 @@ mod tests {
         assert_eq!(p("VRFY root"), Ok(Command::Vrfy));
         assert_eq!(p("EXPN staff"), Ok(Command::Expn));
         assert_eq!(p("STARTTLS"), Ok(Command::Starttls));
-        assert_eq!(
-            p("PROXY TCP4 192.0.2.1 192.0.2.2 1 25"),
-            Ok(Command::Proxy)
-        );
+        assert_eq!(p("PROXY TCP4 192.0.2.1 192.0.2.2 1 25"), Ok(Command::Proxy));
         assert_eq!(p("DATA now"), Err(CommandError::Syntax));
     }
 

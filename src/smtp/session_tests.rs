@@ -690,10 +690,7 @@ fn starttls_refusals() {
     h.send(b"RSET\r\n");
     h.send(b"STARTTLS\r\n");
     finish_handshake(&mut h, Verdict::Continue);
-    assert_eq!(
-        h.send(b"STARTTLS\r\n"),
-        "503 5.5.1 TLS already active\r\n"
-    );
+    assert_eq!(h.send(b"STARTTLS\r\n"), "503 5.5.1 TLS already active\r\n");
 }
 
 #[test]

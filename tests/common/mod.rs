@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod postfix;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -127,6 +128,14 @@ impl Setup {
         self.sink(|s| s.ehlo_extensions.retain(|e| e != "CHUNKING"))
     }
 
+    /// Offers STARTTLS with `pki`'s certificate.
+    pub fn tls(self, pki: &tls::TestPki) -> Setup {
+        self.config(|c| {
+            c.tls.certificate = Some(pki.certificate());
+            c.tls.private_key = Some(pki.private_key());
+        })
+    }
+
     /// Forwards to a loopback port where nothing listens.
     pub fn upstream_down(mut self) -> Setup {
         self.upstream = Upstream::Down;
@@ -146,6 +155,9 @@ impl Setup {
         let mut sink = None;
         let mut reserved = None;
         let mut ehlo_reply = EHLO_REPLY.to_string();
+        if config.tls.files().is_some() {
+            ehlo_reply = ehlo_reply.replace("250 DSN\r\n", "250-DSN\r\n250 STARTTLS\r\n");
+        }
         config.upstream.address = vec![match self.upstream {
             Upstream::Sink(mut sink_config) => {
                 if !sink_config.ehlo_extensions.iter().any(|e| e == "CHUNKING") {
@@ -236,6 +248,15 @@ impl Stack {
         client
     }
 
+    /// Re-reads the TLS certificate, as SIGHUP does.
+    pub fn reload_tls(&self) {
+        self.proxy
+            .as_ref()
+            .expect("running")
+            .reload_tls()
+            .expect("the new certificate loads");
+    }
+
     /// Every message the sink accepted so far, in arrival order.
     pub fn dumps(&self) -> Vec<Dump> {
         let dir = self.dir.path().join("dump");
@@ -295,8 +316,47 @@ impl Drop for Stack {
 
 /// A blocking SMTP client that shows replies exactly as they came over the wire.
 pub struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    conn: BufReader<Conn>,
+}
+
+/// The client's connection, before or after STARTTLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(tcp) => tcp,
+            Conn::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(tcp) => tcp.read(buf),
+            Conn::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(tcp) => tcp.write(buf),
+            Conn::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(tcp) => tcp.flush(),
+            Conn::Tls(tls) => tls.flush(),
+        }
+    }
 }
 
 impl Client {
@@ -321,21 +381,56 @@ impl Client {
             .set_read_timeout(Some(READ_TIMEOUT))
             .expect("read timeout");
         Client {
-            reader: BufReader::new(stream.try_clone().expect("clone the stream")),
-            writer: stream,
+            conn: BufReader::new(Conn::Plain(stream)),
         }
     }
 
     /// The client's own address and port.
     pub fn local_addr(&self) -> SocketAddr {
-        self.writer.local_addr().expect("local address")
+        self.conn
+            .get_ref()
+            .tcp()
+            .local_addr()
+            .expect("local address")
     }
 
     /// Sends octets as they are.
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
-        self.writer
-            .write_all(bytes.as_ref())
+        let conn = self.conn.get_mut();
+        conn.write_all(bytes.as_ref())
+            .and_then(|()| conn.flush())
             .expect("write to the proxy");
+    }
+
+    /// After the proxy's 220 to STARTTLS: asserts nothing more came in the
+    /// clear, then runs the TLS handshake. Later replies are read inside TLS.
+    pub fn start_tls(&mut self, config: std::sync::Arc<rustls::ClientConfig>) {
+        assert!(
+            self.conn.buffer().is_empty(),
+            "plaintext after the 220: {:?}",
+            String::from_utf8_lossy(self.conn.buffer())
+        );
+        let Conn::Plain(tcp) = self.conn.get_ref() else {
+            panic!("already in TLS")
+        };
+        let tcp = tcp.try_clone().expect("clone the stream");
+        let tls = rustls::ClientConnection::new(config, tls::server_name()).expect("TLS client");
+        let mut stream = rustls::StreamOwned::new(tls, tcp);
+        while stream.conn.is_handshaking() {
+            stream
+                .conn
+                .complete_io(&mut stream.sock)
+                .expect("TLS handshake with the proxy");
+        }
+        self.conn = BufReader::new(Conn::Tls(Box::new(stream)));
+    }
+
+    /// The client's TLS session, once in TLS.
+    pub fn tls(&self) -> &rustls::ClientConnection {
+        match self.conn.get_ref() {
+            Conn::Tls(tls) => &tls.conn,
+            Conn::Plain(_) => panic!("not in TLS"),
+        }
     }
 
     /// Reads one complete reply, every line of a multi-line one, in wire form.
@@ -343,7 +438,7 @@ impl Client {
         let mut reply = String::new();
         loop {
             let mut line = Vec::new();
-            match self.reader.read_until(b'\n', &mut line) {
+            match self.conn.read_until(b'\n', &mut line) {
                 Ok(0) => panic!("the proxy closed the connection; reply so far: {reply:?}"),
                 Ok(_) => {}
                 Err(e) => panic!("no reply from the proxy ({e}); reply so far: {reply:?}"),
@@ -398,7 +493,7 @@ impl Client {
     /// Asserts the proxy closes the connection without sending anything more.
     pub fn expect_closed(&mut self) {
         let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
+        match self.conn.read_to_end(&mut rest) {
             Ok(_) if rest.is_empty() => {}
             Ok(_) => panic!(
                 "expected the connection to close, got {:?}",
@@ -412,9 +507,21 @@ impl Client {
         }
     }
 
+    /// Everything the proxy sends until it closes the connection.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        let mut rest = Vec::new();
+        match self.conn.read_to_end(&mut rest) {
+            Ok(_) => rest,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => rest,
+            Err(e) => panic!("expected the connection to close: {e}; got {rest:?}"),
+        }
+    }
+
     /// Closes the connection at once, whatever state the session is in.
     pub fn vanish(self) {
-        self.writer
+        self.conn
+            .get_ref()
+            .tcp()
             .shutdown(std::net::Shutdown::Both)
             .expect("shutdown");
     }

@@ -61,4 +61,4 @@ pub use run::{Progress, RunningSend, run, start};
 pub use size::{SizeError, SizeMix, Weighted, parse_size};
 pub use source_ips::{SourceIps, SourceIpsError};
 pub use stats::{Counts, LatencySummary};
-pub use tls::TlsError;
+pub use tls::{AnyCertificate, TlsError, read_ca};

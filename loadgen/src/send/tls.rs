@@ -19,8 +19,8 @@ use super::config::TlsOptions;
 /// Why the TLS settings cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    /// The `--ca` file is unreadable or holds no certificate.
-    #[error("cannot use --ca {}: {reason}", path.display())]
+    /// The CA file is unreadable or holds no certificate.
+    #[error("cannot use CA file {}: {reason}", path.display())]
     Ca {
         /// The file.
         path: PathBuf,
@@ -84,8 +84,9 @@ impl TlsPlan {
     }
 }
 
-/// The certificates of a PEM file as trust anchors.
-fn read_ca(path: &Path) -> Result<RootCertStore, TlsError> {
+/// The certificates of a PEM file as trust anchors. Public because the proxy's
+/// upstream client trusts a CA file the same way.
+pub fn read_ca(path: &Path) -> Result<RootCertStore, TlsError> {
     let error = |reason: String| TlsError::Ca {
         path: path.to_owned(),
         reason,
@@ -101,11 +102,12 @@ fn read_ca(path: &Path) -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
-/// `--insecure`: any certificate is taken as the server's, but the
-/// handshake signatures are still checked, so the session is really
-/// encrypted to whoever holds that certificate's key.
+/// `--insecure` (and the proxy's opportunistic upstream TLS without a CA): any
+/// certificate is taken as the server's, but the handshake signatures are still
+/// checked, so the session is really encrypted to whoever holds that
+/// certificate's key.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+pub struct AnyCertificate(pub Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
