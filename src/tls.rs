@@ -171,6 +171,31 @@ impl ShardTls {
     }
 }
 
+/// Everything TLS a shard needs, loaded once on the main thread before any
+/// shard starts (so a bad file stops the start, not the first handshake).
+#[derive(Clone)]
+pub struct TlsMaterial {
+    /// The STARTTLS certificate, when `[tls]` is configured.
+    pub credentials: Option<Arc<Credentials>>,
+    /// What the upstream client trusts.
+    pub upstream: UpstreamTrust,
+}
+
+impl TlsMaterial {
+    /// Loads `[tls]` and `[upstream] tls_ca`.
+    pub fn load(config: &crate::config::Config) -> Result<TlsMaterial, TlsError> {
+        let credentials = match config.tls.files() {
+            Some((certificate, key)) => Some(Credentials::load(certificate, key)?),
+            None => None,
+        };
+        let upstream = UpstreamTrust::load(config.upstream.tls_ca.as_deref())?;
+        Ok(TlsMaterial {
+            credentials,
+            upstream,
+        })
+    }
+}
+
 /// What the upstream client trusts when the upstream offers STARTTLS.
 #[derive(Clone)]
 pub struct UpstreamTrust {
@@ -264,6 +289,16 @@ impl Stream {
         match self {
             Stream::Tls(tls) => Some(TlsSummary::of(tls.get_ref().1)),
             _ => None,
+        }
+    }
+}
+
+impl std::os::fd::AsRawFd for Stream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Stream::Plain(tcp) => tcp.as_raw_fd(),
+            Stream::Tls(tls) => tls.get_ref().0.as_raw_fd(),
+            Stream::Gone => -1,
         }
     }
 }

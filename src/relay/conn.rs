@@ -4,13 +4,17 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use futures_rustls::TlsConnector;
 use glommio::net::TcpStream;
 use glommio::timer::Timer;
+use rustls::pki_types::ServerName;
 
 use super::error::RelayError;
-use crate::smtp::client::{Capabilities, ReplyParser, UpstreamReply, dot_stuff, xforward_lines};
+use crate::config::UpstreamTlsMode;
+use crate::smtp::client::{Capabilities, ReplyParser, UpstreamReply, attribute_lines, dot_stuff};
 use crate::smtp::command::Body;
 use crate::smtp::{ForwardPath, MailParams, RcptParams, ReversePath};
+use crate::tls::Stream;
 
 /// Read buffer per upstream connection: replies are short. It lives on the heap
 /// with the connection, not in the client task's future, so an idle client
@@ -31,10 +35,39 @@ pub struct ClientIdentity {
     pub protocol: &'static str,
 }
 
+/// How the upstream learns who the real client is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// It does not: it sees ringwall as the client.
+    Nothing,
+    /// XFORWARD before each MAIL (for logging and policy lookups).
+    Xforward,
+    /// XCLIENT once per client session (the upstream then treats the session
+    /// as the client's own); a refusal fails the transaction.
+    Xclient,
+}
+
+/// STARTTLS towards the upstream: the mode and this shard's connector.
+#[derive(Clone)]
+pub struct UpstreamTls {
+    /// `[upstream] tls`.
+    pub mode: UpstreamTlsMode,
+    /// Trusts `[upstream] tls_ca`, or any certificate without it.
+    pub connector: TlsConnector,
+}
+
+impl std::fmt::Debug for UpstreamTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamTls")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ClientIdentity {
-    /// XFORWARD attributes, values raw (the codec xtext-encodes them). NAME stays
-    /// `[UNAVAILABLE]` until reverse DNS exists.
-    fn xforward_attributes(&self) -> Vec<(&'static str, String)> {
+    /// XFORWARD/XCLIENT attributes, values raw (the codec xtext-encodes them).
+    /// NAME stays `[UNAVAILABLE]` until reverse DNS exists.
+    fn attributes(&self) -> Vec<(&'static str, String)> {
         let addr = match self.addr.ip() {
             std::net::IpAddr::V4(v4) => v4.to_string(),
             std::net::IpAddr::V6(v6) => format!("IPV6:{v6}"),
@@ -73,21 +106,67 @@ impl SendError {
 }
 
 /// An open, greeted upstream connection.
-#[derive(Debug)]
 pub struct UpstreamConn {
-    stream: TcpStream,
+    stream: Stream,
     parser: ReplyParser,
     caps: Capabilities,
+    helo_name: String,
+    /// The client whose identity XCLIENT last gave this connection.
+    xclient_for: Option<ClientIdentity>,
     out: Vec<u8>,
     read_buf: Box<[u8]>,
     last_used: Instant,
     reply_timeout: Duration,
 }
 
+impl std::fmt::Debug for UpstreamConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConn")
+            .field("tls", &self.stream.tls())
+            .field("caps", &self.caps)
+            .field("last_used", &self.last_used)
+            .finish_non_exhaustive()
+    }
+}
+
 impl UpstreamConn {
-    /// Connects to `addr`, reads the greeting and introduces us with EHLO (HELO
-    /// when EHLO is refused).
+    /// Connects to `addr`, reads the greeting, introduces us with EHLO (HELO
+    /// when EHLO is refused) and, as `tls` asks, upgrades with STARTTLS. An
+    /// opportunistic upgrade that fails falls back to a new plain connection.
     pub async fn open(
+        addr: SocketAddr,
+        helo_name: &str,
+        connect_timeout: Duration,
+        reply_timeout: Duration,
+        tls: &UpstreamTls,
+    ) -> Result<UpstreamConn, RelayError> {
+        let mut conn = Self::greeted(addr, helo_name, connect_timeout, reply_timeout).await?;
+        if tls.mode == UpstreamTlsMode::None {
+            return Ok(conn);
+        }
+        let required = tls.mode == UpstreamTlsMode::Required;
+        if !conn.caps.starttls {
+            if required {
+                return Err(RelayError::Unreachable(format!(
+                    "{addr} does not offer STARTTLS and [upstream] tls = \"required\""
+                )));
+            }
+            return Ok(conn);
+        }
+        match conn.start_tls(addr, &tls.connector).await {
+            Ok(()) => Ok(conn),
+            Err(e) if required => Err(RelayError::Unreachable(format!(
+                "{addr}: STARTTLS failed and [upstream] tls = \"required\": {e}"
+            ))),
+            Err(e) => {
+                tracing::warn!(upstream = %addr, error = %e, "upstream STARTTLS failed; continuing without TLS");
+                Self::greeted(addr, helo_name, connect_timeout, reply_timeout).await
+            }
+        }
+    }
+
+    /// A plain connection past the banner and our EHLO.
+    async fn greeted(
         addr: SocketAddr,
         helo_name: &str,
         connect_timeout: Duration,
@@ -100,9 +179,11 @@ impl UpstreamConn {
             .set_nodelay(true)
             .map_err(|e| RelayError::Unreachable(format!("{addr}: {e}")))?;
         let mut conn = UpstreamConn {
-            stream,
+            stream: Stream::Plain(stream),
             parser: ReplyParser::default(),
             caps: Capabilities::default(),
+            helo_name: helo_name.to_string(),
+            xclient_for: None,
             out: Vec::new(),
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             last_used: Instant::now(),
@@ -115,19 +196,85 @@ impl UpstreamConn {
                 banner.code
             )));
         }
-        let ehlo = conn.command(&format!("EHLO {helo_name}")).await?;
-        if ehlo.is_positive() {
-            conn.caps = Capabilities::from_ehlo(&ehlo);
-        } else if !conn
-            .command(&format!("HELO {helo_name}"))
-            .await?
-            .is_positive()
-        {
+        if !conn.introduce().await? {
             return Err(RelayError::Unreachable(format!(
                 "{addr} refused EHLO and HELO"
             )));
         }
         Ok(conn)
+    }
+
+    /// EHLO (HELO when refused), learning the capabilities; false when both
+    /// are refused.
+    async fn introduce(&mut self) -> Result<bool, RelayError> {
+        let ehlo = self.command(&format!("EHLO {}", self.helo_name)).await?;
+        if ehlo.is_positive() {
+            self.caps = Capabilities::from_ehlo(&ehlo);
+            return Ok(true);
+        }
+        self.caps = Capabilities::default();
+        let helo = self.command(&format!("HELO {}", self.helo_name)).await?;
+        Ok(helo.is_positive())
+    }
+
+    /// STARTTLS, the handshake and a new EHLO. Whatever the upstream sent after
+    /// its 220 arrived in plaintext and is dropped unread: it could only be a
+    /// response injected by someone on the path (the upstream's side of
+    /// CVE-2011-0411).
+    async fn start_tls(
+        &mut self,
+        addr: SocketAddr,
+        connector: &TlsConnector,
+    ) -> Result<(), RelayError> {
+        let reply = self.command("STARTTLS").await?;
+        if reply.code != 220 {
+            return Err(RelayError::Refused {
+                command: "STARTTLS",
+                code: reply.code,
+            });
+        }
+        if self.parser.pending() > 0 {
+            tracing::warn!(
+                upstream = %addr,
+                octets = self.parser.pending(),
+                "upstream sent data after its 220 to STARTTLS; discarded"
+            );
+        }
+        self.parser.discard();
+        let tcp = self
+            .stream
+            .take_plain()
+            .ok_or_else(|| RelayError::Lost(std::io::ErrorKind::NotConnected.into()))?;
+        let limit = self.reply_timeout;
+        let handshake = async {
+            connector
+                .connect(ServerName::IpAddress(addr.ip().into()), tcp)
+                .await
+                .map_err(RelayError::Lost)
+        };
+        let timeout = async {
+            Timer::new(limit).await;
+            Err(RelayError::Timeout(limit))
+        };
+        let tls = handshake.or(timeout).await?;
+        self.stream = Stream::Tls(Box::new(futures_rustls::TlsStream::Client(tls)));
+        if !self.introduce().await? {
+            return Err(RelayError::Refused {
+                command: "EHLO",
+                code: 500,
+            });
+        }
+        Ok(())
+    }
+
+    /// The client XCLIENT made this connection speak for, if any.
+    pub fn speaks_for(&self) -> Option<&ClientIdentity> {
+        self.xclient_for.as_ref()
+    }
+
+    /// The TLS session to the upstream, if any.
+    pub fn tls(&self) -> Option<crate::tls::TlsSummary> {
+        self.stream.tls()
     }
 
     /// What the upstream offered in its EHLO reply.
@@ -167,24 +314,28 @@ impl UpstreamConn {
         n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
     }
 
-    /// Opens a transaction: XFORWARD (when wanted and offered), MAIL and the
-    /// given recipients, in one write when the upstream offers PIPELINING (one
-    /// round trip instead of several). Returns MAIL's reply and each RCPT's.
+    /// Opens a transaction: XCLIENT first when `announce` asks for it and this
+    /// connection does not yet speak for `client`, then XFORWARD (when wanted
+    /// and offered), MAIL and the given recipients, in one write when the
+    /// upstream offers PIPELINING (one round trip instead of several). Returns
+    /// MAIL's reply and each RCPT's.
     pub async fn begin(
         &mut self,
-        client: Option<&ClientIdentity>,
+        announce: Announce,
+        client: &ClientIdentity,
         sender: &ReversePath,
         params: &MailParams,
         recipients: &[(&ForwardPath, &RcptParams)],
     ) -> Result<(UpstreamReply, Vec<UpstreamReply>), RelayError> {
-        let xforward = match client {
-            Some(client) if !self.caps.xforward.is_empty() => {
-                let attrs = client.xforward_attributes();
-                let attrs: Vec<(&str, &str)> =
-                    attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                xforward_lines(&attrs, &self.caps.xforward)
-            }
-            _ => Vec::new(),
+        if announce == Announce::Xclient {
+            self.xclient(client).await?;
+        }
+        let xforward = if announce == Announce::Xforward && !self.caps.xforward.is_empty() {
+            let attrs = client.attributes();
+            let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            attribute_lines("XFORWARD", &attrs, &self.caps.xforward)
+        } else {
+            Vec::new()
         };
         let mail = self.mail_command(sender, params);
         let rcpts: Vec<String> = recipients
@@ -216,6 +367,40 @@ impl UpstreamConn {
             replies.push(self.read_reply(self.reply_timeout).await?);
         }
         Ok((mail_reply, replies))
+    }
+
+    /// Postfix's XCLIENT: the upstream answers each line with a new 220 and
+    /// forgets the session, so EHLO follows. Only between transactions (begin
+    /// is called with none open) and once per client session on a connection.
+    async fn xclient(&mut self, client: &ClientIdentity) -> Result<(), RelayError> {
+        if self.xclient_for.as_ref() == Some(client) {
+            return Ok(());
+        }
+        if self.caps.xclient.is_empty() {
+            return Err(RelayError::IdentityRefused(
+                "the upstream does not offer XCLIENT".into(),
+            ));
+        }
+        self.xclient_for = None;
+        let attrs = client.attributes();
+        let attrs: Vec<(&str, &str)> = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for line in attribute_lines("XCLIENT", &attrs, &self.caps.xclient) {
+            let reply = self.command(&line).await?;
+            if reply.code != 220 {
+                return Err(RelayError::IdentityRefused(format!(
+                    "XCLIENT answered {} {}",
+                    reply.code,
+                    reply.lines.first().map_or("", String::as_str)
+                )));
+            }
+        }
+        if !self.introduce().await? {
+            return Err(RelayError::IdentityRefused(
+                "EHLO after XCLIENT was refused".into(),
+            ));
+        }
+        self.xclient_for = Some(client.clone());
+        Ok(())
     }
 
     fn mail_command(&self, sender: &ReversePath, params: &MailParams) -> String {

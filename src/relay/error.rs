@@ -29,6 +29,10 @@ pub enum RelayError {
         /// The upstream's reply code.
         code: u16,
     },
+    /// `[upstream] xclient` is on and the upstream did not take the client's
+    /// identity: the transaction fails rather than reach it as ringwall's.
+    #[error("upstream refused the client identity: {0}")]
+    IdentityRefused(String),
     /// The upstream's bytes are not SMTP replies, or it sent unsolicited ones.
     #[error("upstream protocol error: {0}")]
     Protocol(#[from] ReplyError),
@@ -44,6 +48,7 @@ impl RelayError {
                 table::upstream_lost()
             }
             RelayError::Protocol(_) => table::upstream_protocol(),
+            RelayError::IdentityRefused(_) => table::upstream_identity_refused(),
         }
     }
 }

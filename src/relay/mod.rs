@@ -11,7 +11,7 @@ mod error;
 mod pool;
 mod received;
 
-pub use conn::{ClientIdentity, SendError, UpstreamConn};
+pub use conn::{Announce, ClientIdentity, SendError, UpstreamConn, UpstreamTls};
 pub use error::RelayError;
 pub use pool::{Lease, Pool, UpstreamSettings};
 pub use received::{Trace, received_header, rfc5322_date};

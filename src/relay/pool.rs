@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::conn::UpstreamConn;
+use super::conn::{Announce, ClientIdentity, UpstreamConn, UpstreamTls};
 use super::error::RelayError;
 use crate::smtp::client::Capabilities;
 
@@ -33,12 +33,15 @@ pub struct UpstreamSettings {
     pub pool_idle: u32,
     /// How long an idle connection is kept.
     pub pool_idle_time: Duration,
+    /// How the upstream learns the real client.
+    pub announce: Announce,
 }
 
 /// A shard's upstream connections.
 #[derive(Debug)]
 pub struct Pool {
     settings: UpstreamSettings,
+    tls: UpstreamTls,
     idle: RefCell<Vec<UpstreamConn>>,
     open: Cell<u32>,
     caps: RefCell<Option<Capabilities>>,
@@ -87,10 +90,11 @@ impl Drop for Lease {
 }
 
 impl Pool {
-    /// An empty pool; connections open on demand.
-    pub fn new(settings: UpstreamSettings) -> Rc<Pool> {
+    /// An empty pool; connections open on demand, upgraded as `tls` says.
+    pub fn new(settings: UpstreamSettings, tls: UpstreamTls) -> Rc<Pool> {
         Rc::new(Pool {
             settings,
+            tls,
             idle: RefCell::new(Vec::new()),
             open: Cell::new(0),
             caps: RefCell::new(None),
@@ -116,15 +120,25 @@ impl Pool {
         (self.open.get(), self.opened.get(), self.reused.get())
     }
 
-    /// A connection for one transaction: a healthy idle one, else a new one
-    /// (addresses tried in order), else [`RelayError::Busy`] at the bound.
-    pub async fn acquire(self: &Rc<Self>) -> Result<Lease, RelayError> {
+    /// A connection for a transaction of `client`: a healthy idle one, else a
+    /// new one (addresses tried in order), else [`RelayError::Busy`] at the
+    /// bound. With XCLIENT, an idle connection that already speaks for another
+    /// client is closed rather than reused: Postfix takes XCLIENT only from
+    /// an authorised client, which that connection no longer is.
+    pub async fn acquire(
+        self: &Rc<Self>,
+        client: Option<&ClientIdentity>,
+    ) -> Result<Lease, RelayError> {
         let now = Instant::now();
+        let xclient = self.settings.announce == Announce::Xclient;
         loop {
             let Some(conn) = self.idle.borrow_mut().pop() else {
                 break;
             };
-            if now.duration_since(conn.last_used()) < self.settings.pool_idle_time
+            let speaks_for_other =
+                xclient && conn.speaks_for().is_some_and(|bound| Some(bound) != client);
+            if !speaks_for_other
+                && now.duration_since(conn.last_used()) < self.settings.pool_idle_time
                 && conn.is_usable(now)
             {
                 self.reused.set(self.reused.get() + 1);
@@ -149,7 +163,14 @@ impl Pool {
         let s = &self.settings;
         let mut last_error = RelayError::Unreachable("no upstream address configured".into());
         for &addr in &s.addresses {
-            match UpstreamConn::open(addr, &s.helo_name, s.connect_timeout, s.reply_timeout).await {
+            let opened = UpstreamConn::open(
+                addr,
+                &s.helo_name,
+                s.connect_timeout,
+                s.reply_timeout,
+                &self.tls,
+            );
+            match opened.await {
                 Ok(conn) => {
                     self.opened.set(self.opened.get() + 1);
                     self.learn(conn.capabilities());

@@ -197,7 +197,7 @@ impl Driver {
         if verdict != Verdict::Continue || !self.shard.config.upstream.fail_closed {
             return verdict;
         }
-        match self.shard.pool.acquire().await {
+        match self.shard.pool.acquire(None).await {
             Ok(lease) => {
                 lease.release();
                 Verdict::Continue
@@ -256,7 +256,7 @@ impl Driver {
         extra: Option<(&ForwardPath, &RcptParams)>,
     ) -> Result<Option<UpstreamReply>, Verdict> {
         let pool = Rc::clone(&self.shard.pool);
-        let xforward = self.shard.config.upstream.xforward.then_some(identity);
+        let announce = pool.settings().announce;
         let recipients: Vec<(&ForwardPath, &RcptParams)> = transaction
             .recipients
             .iter()
@@ -265,21 +265,23 @@ impl Driver {
             .collect();
         let (sender, params) = (&transaction.sender, &transaction.params);
         let mut lease = pool
-            .acquire()
+            .acquire(Some(identity))
             .await
             .map_err(|e| Verdict::Refuse(e.reply()))?;
         let mut result = lease
             .conn()
-            .begin(xforward, sender, params, &recipients)
+            .begin(announce, identity, sender, params, &recipients)
             .await;
         if result.is_err() && lease.is_reused() {
+            // Closed first: at the connection bound it holds the only slot.
+            drop(lease);
             lease = pool
                 .connect()
                 .await
                 .map_err(|e| Verdict::Refuse(e.reply()))?;
             result = lease
                 .conn()
-                .begin(xforward, sender, params, &recipients)
+                .begin(announce, identity, sender, params, &recipients)
                 .await;
         }
         let (mail, mut replies) = result.map_err(|e| Verdict::Refuse(e.reply()))?;

@@ -118,10 +118,8 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
     } else {
         config.server.shards
     };
-    let credentials = match config.tls.files() {
-        Some((certificate, key)) => Some(Credentials::load(certificate, key)?),
-        None => None,
-    };
+    let tls = crate::tls::TlsMaterial::load(config)?;
+    let credentials = tls.credentials.clone();
     let sockets = listener::bind_all(&config.server.listen, shard_count)?;
     let addrs = sockets
         .first()
@@ -139,10 +137,10 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         let config = config.clone();
         let stop = Arc::clone(&stop);
         let mesh = mesh.clone();
-        let credentials = credentials.clone();
+        let tls = tls.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("ringwall-shard-{id}"))
-            .spawn(move || shard::run(id, config, listeners, stop, mesh, shard_count, credentials))
+            .spawn(move || shard::run(id, config, listeners, stop, mesh, shard_count, tls))
             .map_err(|e| ServerError::Shard {
                 shard: id,
                 reason: e.to_string(),

@@ -2,7 +2,7 @@
 //! the pure session and the relay use.
 
 use crate::config::{BareNewlines, Config};
-use crate::relay::UpstreamSettings;
+use crate::relay::{Announce, UpstreamSettings};
 use crate::smtp::client::Capabilities;
 use crate::smtp::{BareLf, BodyLimits, Extensions, Limits, SessionConfig, Timeouts};
 
@@ -68,6 +68,13 @@ pub fn upstream_settings(config: &Config) -> UpstreamSettings {
         max_connections: u.max_connections,
         pool_idle: u.pool_idle,
         pool_idle_time: u.pool_idle_time.0,
+        announce: if u.xclient {
+            Announce::Xclient
+        } else if u.xforward {
+            Announce::Xforward
+        } else {
+            Announce::Nothing
+        },
     }
 }
 

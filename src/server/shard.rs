@@ -21,8 +21,9 @@ use super::settings::{session_config, upstream_settings};
 use crate::config::Config;
 use crate::policy::{Hooks, RecipientDomains};
 use crate::relay::Pool;
+use crate::relay::UpstreamTls;
 use crate::smtp::SessionConfig;
-use crate::tls::{Credentials, ShardTls};
+use crate::tls::{ShardTls, TlsMaterial};
 
 /// The read buffer all of a shard's connections share: a read is copied into the
 /// session at once, so no connection holds a buffer while it waits.
@@ -173,7 +174,7 @@ pub async fn run(
     stop: Arc<AtomicBool>,
     mesh: Option<CountMesh>,
     shards: usize,
-    credentials: Option<Arc<Credentials>>,
+    tls: TlsMaterial,
 ) {
     let clients =
         ClientRegistry::join(id, shards, config.server.max_connections_per_ip, mesh).await;
@@ -181,7 +182,11 @@ pub async fn run(
         config.domains.accept.iter().map(String::as_str),
         config.domains.allow_routing_characters,
     );
-    let pool = Pool::new(upstream_settings(&config));
+    let upstream_tls = UpstreamTls {
+        mode: config.upstream.tls,
+        connector: tls.upstream.connector(),
+    };
+    let pool = Pool::new(upstream_settings(&config), upstream_tls);
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);
@@ -194,14 +199,14 @@ pub async fn run(
         scratch: RefCell::new(vec![0u8; SCRATCH_SIZE].into_boxed_slice()),
         buffered: Cell::new(0),
         stopping: Semaphore::new(0),
-        tls: credentials.map(ShardTls::new),
+        tls: tls.credentials.map(ShardTls::new),
         connections: Cell::new(0),
         clients,
         queue_counter: Cell::new(0),
         started,
     });
     // Learn what the upstream offers before the first client asks.
-    match shard.pool.acquire().await {
+    match shard.pool.acquire(None).await {
         Ok(lease) => lease.release(),
         Err(e) => {
             tracing::warn!(shard = id, error = %e, "upstream not reachable at start; advertising conservative extensions")

@@ -14,8 +14,8 @@ use super::reply::Status;
 pub const MAX_REPLY_LINE: usize = 4096;
 /// Most lines in one multi-line reply (an EHLO list is a few dozen).
 pub const MAX_REPLY_LINES: usize = 128;
-/// XFORWARD command lines stay within RFC 5321's 512-octet command limit.
-pub const MAX_XFORWARD_LINE: usize = 512;
+/// XFORWARD and XCLIENT command lines stay within RFC 5321's 512-octet command limit.
+pub const MAX_ATTRIBUTE_LINE: usize = 512;
 
 /// Appends `body` (canonical CRLF lines, as the decoder produced it) to `out`
 /// dot-stuffed for DATA: every line that starts with `.` gets one more. The caller
@@ -188,6 +188,8 @@ pub struct Capabilities {
     pub enhanced_status_codes: bool,
     /// The XFORWARD attributes offered (upper case), empty when not offered.
     pub xforward: Vec<String>,
+    /// The XCLIENT attributes offered (upper case), empty when not offered.
+    pub xclient: Vec<String>,
 }
 
 impl Capabilities {
@@ -209,6 +211,7 @@ impl Capabilities {
                 "STARTTLS" => caps.starttls = true,
                 "ENHANCEDSTATUSCODES" => caps.enhanced_status_codes = true,
                 "XFORWARD" => caps.xforward = words.map(str::to_ascii_uppercase).collect(),
+                "XCLIENT" => caps.xclient = words.map(str::to_ascii_uppercase).collect(),
                 _ => {}
             }
         }
@@ -230,24 +233,25 @@ pub fn xtext(value: &str, out: &mut String) {
     }
 }
 
-/// Builds the XFORWARD command lines for `attributes` (name, raw value), keeping
-/// only those the upstream offered, each value xtext-encoded, split so no line
-/// passes 512 octets. Returns the lines without CRLF.
-pub fn xforward_lines(attributes: &[(&str, &str)], offered: &[String]) -> Vec<String> {
+/// Builds the `verb` (XFORWARD or XCLIENT) command lines for `attributes`
+/// (name, raw value), keeping only those the upstream offered, each value
+/// xtext-encoded, split so no line passes 512 octets. Returns the lines
+/// without CRLF.
+pub fn attribute_lines(verb: &str, attributes: &[(&str, &str)], offered: &[String]) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut line = String::from("XFORWARD");
+    let mut line = String::from(verb);
     for (name, value) in attributes {
         if !offered.iter().any(|o| o.eq_ignore_ascii_case(name)) {
             continue;
         }
         let mut attr = format!(" {name}=");
         xtext(value, &mut attr);
-        if line.len() + attr.len() + 2 > MAX_XFORWARD_LINE && line.len() > "XFORWARD".len() {
-            lines.push(std::mem::replace(&mut line, String::from("XFORWARD")));
+        if line.len() + attr.len() + 2 > MAX_ATTRIBUTE_LINE && line.len() > verb.len() {
+            lines.push(std::mem::replace(&mut line, String::from(verb)));
         }
         line.push_str(&attr);
     }
-    if line.len() > "XFORWARD".len() {
+    if line.len() > verb.len() {
         lines.push(line);
     }
     lines
@@ -273,16 +277,17 @@ mod tests {
     #[test]
     fn parses_single_and_multi_line_replies_across_feeds() {
         let mut p = ReplyParser::default();
-        p.feed(b"250-mx.example Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-XFORWARD NAME ADDR");
+        p.feed(b"250-mx.example Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-XCLIENT ADDR NAME\r\n250-XFORWARD NAME ADDR");
         assert_eq!(p.next_reply(), Ok(None));
         p.feed(b" PROTO HELO\r\n250 8BITMIME\r\n220 next");
         let reply = p.next_reply().unwrap().unwrap();
         assert_eq!(reply.code, 250);
-        assert_eq!(reply.lines.len(), 5);
+        assert_eq!(reply.lines.len(), 6);
         let caps = Capabilities::from_ehlo(&reply);
         assert!(caps.pipelining && caps.eight_bit_mime && !caps.chunking);
         assert_eq!(caps.size, Some(10_240_000));
         assert_eq!(caps.xforward, ["NAME", "ADDR", "PROTO", "HELO"]);
+        assert_eq!(caps.xclient, ["ADDR", "NAME"]);
         assert_eq!(p.next_reply(), Ok(None));
         assert_eq!(p.pending(), 8);
     }
@@ -321,9 +326,10 @@ mod tests {
     }
 
     #[test]
-    fn xforward_keeps_offered_attributes_and_splits() {
+    fn attribute_lines_keep_offered_attributes_and_split() {
         let offered = vec!["NAME".to_string(), "ADDR".to_string(), "HELO".to_string()];
-        let lines = xforward_lines(
+        let lines = attribute_lines(
+            "XFORWARD",
             &[
                 ("NAME", "[UNAVAILABLE]"),
                 ("ADDR", "192.0.2.1"),
@@ -333,11 +339,13 @@ mod tests {
         );
         assert_eq!(lines, ["XFORWARD NAME=[UNAVAILABLE] ADDR=192.0.2.1"]);
         let long_helo = "h".repeat(400);
-        let lines = xforward_lines(
+        let lines = attribute_lines(
+            "XCLIENT",
             &[("NAME", &"n".repeat(200)), ("HELO", &long_helo)],
             &offered,
         );
         assert_eq!(lines.len(), 2);
-        assert!(lines.iter().all(|l| l.len() <= MAX_XFORWARD_LINE - 2));
+        assert!(lines[0].starts_with("XCLIENT NAME=") && lines[1].starts_with("XCLIENT HELO="));
+        assert!(lines.iter().all(|l| l.len() <= MAX_ATTRIBUTE_LINE - 2));
     }
 }

@@ -246,6 +246,8 @@ pub mod table {
         upstream_lost = 451 (4, 4, 2) "Connection to the mail server lost; try again later";
         /// The shard's upstream connections are all in use.
         upstream_busy = 451 (4, 4, 5) "Mail server busy; try again later";
+        /// With `[upstream] xclient`, the upstream refused the client's identity.
+        upstream_identity_refused = 451 (4, 7, 0) "Mail server refused the client identity; try again later";
         /// The upstream answered something we could not parse.
         upstream_protocol = 451 (4, 5, 0) "Mail server protocol error; try again later";
     }

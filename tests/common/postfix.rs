@@ -29,6 +29,12 @@ pub struct Postfix {
 impl Postfix {
     /// Starts an instance whose `mydestination` is `domain`.
     pub fn start(domain: &str) -> Postfix {
+        Self::start_with(domain, "")
+    }
+
+    /// Starts an instance with `extra` lines appended to its main.cf (TLS,
+    /// XCLIENT authorisation).
+    pub fn start_with(domain: &str, extra: &str) -> Postfix {
         // SAFETY: geteuid has no preconditions.
         assert_eq!(
             unsafe { libc::geteuid() },
@@ -55,7 +61,7 @@ impl Postfix {
         assert!(chown.status.success(), "chown postfix: {chown:?}");
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
         let instance = Postfix { dir, addr };
-        instance.write_config(domain);
+        instance.write_config(domain, extra);
         let started = run_peer(
             Command::new(postfix)
                 .arg("-c")
@@ -101,7 +107,7 @@ impl Postfix {
         self.dir.path().join("etc")
     }
 
-    fn write_config(&self, domain: &str) {
+    fn write_config(&self, domain: &str, extra: &str) {
         let base = self.dir.path().display();
         let main_cf = format!(
             "# Debian's main.cf defaults (/usr/share/postfix/main.cf.debian)
@@ -130,6 +136,7 @@ data_directory = {base}/data
 syslog_name = postfix-ringwall-test
 maillog_file = {base}/maillog
 maillog_file_prefixes = {base}
+{extra}
 "
         );
         let master_cf = format!(
@@ -154,6 +161,7 @@ local     unix - n n - - local
 anvil     unix - - n - 1 anvil
 scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
+tlsmgr    unix - - n 1000? 1 tlsmgr
 ",
             addr = self.addr
         );

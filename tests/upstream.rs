@@ -1,0 +1,182 @@
+//! The upstream side against a real Postfix: STARTTLS towards it (required,
+//! verified against a test CA; a wrong CA fails closed) and XCLIENT (the
+//! upstream's own access rules see the real client, for every client session
+//! on a pooled connection; a refusal fails the transaction).
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use common::postfix::Postfix;
+use common::tls::TestPki;
+use common::{Client, DOMAIN, GREETING, SENDER_OK, Setup, message, queue_id};
+use ringwall::config::UpstreamTlsMode;
+
+/// Postfix relays example.net towards the discard port, so accepted mail stays
+/// in its queue rather than in a mailbox on this machine.
+const RELAY_ONLY: &str = "mydestination = localhost\nrelay_domains = example.net\n";
+
+fn from(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
+}
+
+/// A session from `ip` that sends one message to u@example.net; returns the
+/// RCPT reply and, when it was accepted, the end-of-data reply.
+fn try_deliver(stack: &common::Stack, ip: IpAddr, id: &str) -> (String, Option<String>) {
+    let mut client = Client::connect_from(ip, stack.addr());
+    assert_eq!(client.reply(), GREETING);
+    client.command("EHLO client.example");
+    assert_eq!(client.command("MAIL FROM:<a@sender.example>"), SENDER_OK);
+    let rcpt = client.command("RCPT TO:<u@example.net>");
+    if !rcpt.starts_with("250") {
+        return (rcpt, None);
+    }
+    assert_eq!(client.command("DATA"), common::START_DATA);
+    let end = client.data(&message(id, "to postfix\r\n"));
+    client.command("QUIT");
+    (rcpt, Some(end))
+}
+
+#[test]
+fn starttls_to_the_upstream_is_verified_against_the_configured_ca() {
+    let pki = TestPki::new();
+    let postfix = Postfix::start_with(
+        DOMAIN,
+        &format!(
+            "{RELAY_ONLY}smtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n\
+             smtpd_tls_security_level = may\nsmtpd_tls_loglevel = 1\n",
+            pki.certificate().display(),
+            pki.private_key().display()
+        ),
+    );
+    let stack = Setup::new()
+        .upstream_at(postfix.addr())
+        .config(|c| {
+            c.upstream.tls = UpstreamTlsMode::Required;
+            c.upstream.tls_ca = Some(pki.ca());
+        })
+        .start();
+    let (rcpt, end) = try_deliver(&stack, from(1), "upstream-tls");
+    assert!(rcpt.starts_with("250 "), "{rcpt}\n{}", postfix.log());
+    queue_id(&end.expect("accepted"));
+    let log = postfix.log();
+    assert!(
+        log.contains("TLS connection established from"),
+        "Postfix saw no TLS:\n{log}"
+    );
+
+    // Another CA: the certificate does not verify, and "required" fails closed.
+    let stranger = TestPki::new();
+    let strict = Setup::new()
+        .upstream_at(postfix.addr())
+        .config(|c| {
+            c.upstream.tls = UpstreamTlsMode::Required;
+            c.upstream.tls_ca = Some(stranger.ca());
+        })
+        .start();
+    let (rcpt, _) = try_deliver(&strict, from(1), "unverified");
+    assert_eq!(
+        rcpt,
+        "451 4.4.1 Mail server temporarily unreachable; try again later\r\n"
+    );
+}
+
+/// Postfix offers STARTTLS but speaks only TLS 1.0, which rustls refuses: every
+/// handshake fails. Opportunistic mode delivers over a new plain connection;
+/// required mode fails closed.
+#[test]
+fn opportunistic_tls_falls_back_when_the_handshake_fails_and_required_does_not() {
+    let pki = TestPki::new();
+    let postfix = Postfix::start_with(
+        DOMAIN,
+        &format!(
+            "{RELAY_ONLY}smtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n\
+             smtpd_tls_security_level = may\n\
+             smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3\n",
+            pki.certificate().display(),
+            pki.private_key().display()
+        ),
+    );
+    let relaxed = Setup::new()
+        .upstream_at(postfix.addr())
+        .config(|c| c.upstream.tls = UpstreamTlsMode::Opportunistic)
+        .start();
+    let (rcpt, end) = try_deliver(&relaxed, from(1), "fallback");
+    assert!(rcpt.starts_with("250 "), "{rcpt}\n{}", postfix.log());
+    queue_id(&end.expect("accepted"));
+    assert!(
+        postfix.log().contains("starttls=0/1"),
+        "the handshake should have failed first:\n{}",
+        postfix.log()
+    );
+    let strict = Setup::new()
+        .upstream_at(postfix.addr())
+        .config(|c| c.upstream.tls = UpstreamTlsMode::Required)
+        .start();
+    let (rcpt, _) = try_deliver(&strict, from(1), "no-fallback");
+    assert_eq!(
+        rcpt,
+        "451 4.4.1 Mail server temporarily unreachable; try again later\r\n"
+    );
+}
+
+/// XCLIENT makes Postfix apply its own client rules to the real client: .66
+/// is refused by Postfix itself, .55 accepted, each time on the same pooled
+/// upstream connection (XCLIENT goes again for every client session).
+#[test]
+fn xclient_gives_the_upstream_the_real_client_for_every_session() {
+    let postfix = Postfix::start_with(
+        DOMAIN,
+        &format!(
+            "{RELAY_ONLY}smtpd_authorized_xclient_hosts = 127.0.0.1\n\
+             smtpd_client_restrictions = check_client_access inline:{{ 127.0.0.66=REJECT }}\n"
+        ),
+    );
+    let stack = Setup::new()
+        .upstream_at(postfix.addr())
+        .config(|c| {
+            c.upstream.xclient = true;
+            c.upstream.max_connections = 1;
+        })
+        .start();
+    for (round, (ip, accepted)) in [(55, true), (66, false), (55, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let (rcpt, end) = try_deliver(&stack, from(ip), &format!("xclient-{round}"));
+        if accepted {
+            assert!(
+                rcpt.starts_with("250 "),
+                "round {round}: {rcpt}\n{}",
+                postfix.log()
+            );
+            queue_id(&end.expect("accepted"));
+        } else {
+            assert!(
+                rcpt.starts_with("554 5.7.1 "),
+                "round {round}: Postfix should refuse 127.0.0.66 itself: {rcpt}\n{}",
+                postfix.log()
+            );
+        }
+    }
+    let log = postfix.log();
+    assert!(log.contains("client=unknown[127.0.0.55]"), "{log}");
+    assert!(log.contains("[127.0.0.66]: 554 5.7.1"), "{log}");
+}
+
+/// An upstream that does not authorise us for XCLIENT does not offer it: the
+/// transaction fails closed rather than reach it under ringwall's address.
+#[test]
+fn xclient_refused_fails_closed() {
+    let postfix = Postfix::start_with(DOMAIN, RELAY_ONLY);
+    let stack = Setup::new()
+        .upstream_at(postfix.addr())
+        .config(|c| c.upstream.xclient = true)
+        .start();
+    let (rcpt, _) = try_deliver(&stack, from(55), "no-xclient");
+    assert_eq!(
+        rcpt,
+        "451 4.7.0 Mail server refused the client identity; try again later\r\n"
+    );
+    assert_eq!(postfix.queue(), "Mail queue is empty\n");
+}
