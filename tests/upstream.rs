@@ -180,3 +180,108 @@ fn xclient_refused_fails_closed() {
     );
     assert_eq!(postfix.queue(), "Mail queue is empty\n");
 }
+
+/// An upstream that answers STARTTLS with `220` and, in the same packet, a
+/// forged `250` (response injection by someone on the path). Read as the reply
+/// to our EHLO inside TLS, it would shift every later reply by one and the
+/// message would never be sent; dropped, the transaction runs true.
+#[test]
+fn upstream_bytes_after_its_starttls_220_are_discarded() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::mpsc;
+
+    let pki = TestPki::new();
+    let server_config = {
+        use rustls::pki_types::pem::PemObject;
+        let chain = rustls::pki_types::CertificateDer::pem_file_iter(pki.certificate())
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(pki.private_key()).unwrap();
+        std::sync::Arc::new(
+            rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+        )
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen_tx, seen_rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        // Every connection (the shard's start-up probe, then the transaction).
+        for stream in listener.incoming() {
+            let Ok(mut tcp) = stream else { return };
+            let seen = seen_tx.clone();
+            let config = std::sync::Arc::clone(&server_config);
+            std::thread::spawn(move || {
+                let mut plain = BufReader::new(tcp.try_clone().unwrap());
+                let mut line = String::new();
+                tcp.write_all(b"220 fake ESMTP\r\n").unwrap();
+                plain.read_line(&mut line).unwrap();
+                tcp.write_all(b"250-fake\r\n250 STARTTLS\r\n").unwrap();
+                line.clear();
+                if plain.read_line(&mut line).unwrap() == 0 || !line.starts_with("STARTTLS") {
+                    return;
+                }
+                tcp.write_all(b"220 go ahead\r\n250 injected\r\n").unwrap();
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let tls = rustls::StreamOwned::new(conn, tcp);
+                let mut tls = BufReader::new(tls);
+                let mut transcript = String::new();
+                loop {
+                    let mut line = String::new();
+                    if tls.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    transcript.push_str(&line);
+                    let reply: &[u8] = match line.trim_end().split(' ').next().unwrap() {
+                        "EHLO" => b"250-fake\r\n250 8BITMIME\r\n",
+                        "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 ok\r\n",
+                        "DATA" => {
+                            tls.get_mut().write_all(b"354 go\r\n").unwrap();
+                            loop {
+                                let mut body = String::new();
+                                tls.read_line(&mut body).unwrap();
+                                transcript.push_str(&body);
+                                if body == ".\r\n" {
+                                    break;
+                                }
+                            }
+                            b"250 2.0.0 queued as FAKE\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"500 what\r\n",
+                    };
+                    tls.get_mut().write_all(reply).unwrap();
+                    tls.get_mut().flush().unwrap();
+                }
+                let _ = seen.send(transcript);
+            });
+        }
+    });
+    let stack = Setup::new()
+        .upstream_at(addr)
+        .config(|c| {
+            c.upstream.tls = UpstreamTlsMode::Required;
+            c.upstream.tls_ca = Some(pki.ca());
+        })
+        .start();
+    let (rcpt, end) = try_deliver(&stack, from(1), "injected");
+    assert!(rcpt.starts_with("250 "), "{rcpt}");
+    queue_id(&end.expect("accepted"));
+    drop(stack);
+    let transcripts: Vec<String> = seen_rx.try_iter().collect();
+    let delivered = transcripts
+        .iter()
+        .find(|t| t.contains("MAIL FROM:"))
+        .unwrap_or_else(|| panic!("no transaction reached the upstream: {transcripts:?}"));
+    assert!(
+        delivered.contains("Message-ID: <injected@sender.example>\r\n"),
+        "{delivered}"
+    );
+}
