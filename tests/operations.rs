@@ -3,87 +3,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{BYE, Client, DOMAIN, GREETING, HOSTNAME, Setup, message, queue_id};
+use common::binary::{Proxy, RINGWALL};
+use common::tls::{TestPki, peer_certificate, tls_session};
+use common::{BYE, Client, GREETING, Setup, free_port, message, queue_id};
 use ringwall_loadgen::sink::{self, SinkConfig};
 
-const RINGWALL: &str = env!("CARGO_BIN_EXE_ringwall");
-
-/// A loopback port nothing listens on once this returns.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `ringwall run` on its own process, with a config written for the test.
-struct Proxy {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Proxy {
-    fn start(dir: &Path, upstream: SocketAddr, extra: &str) -> Proxy {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-        let config = dir.join("ringwall.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nlisten = [\"{addr}\"]\nhostname = \"{HOSTNAME}\"\nshards = 1\n\
-                 [upstream]\naddress = \"{upstream}\"\n[domains]\naccept = [\"{DOMAIN}\"]\n\
-                 [timeouts]\nshutdown_grace = \"10s\"\n{extra}"
-            ),
-        )
-        .unwrap();
-        let child = Command::new(RINGWALL)
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ringwall runs");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "ringwall did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Proxy { child, addr }
-    }
-
-    fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
-    }
-
-    /// Waits for the process to end; returns its exit status and its log.
-    fn wait(mut self) -> (std::process::ExitStatus, String) {
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        (self.child.wait().unwrap(), log)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn start_sink(delay: Duration) -> sink::RunningSink {
     sink::start(SinkConfig {
@@ -167,8 +96,8 @@ fn sigterm_lets_the_transaction_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
     let sink = start_sink(Duration::from_millis(1500));
     let proxy = Proxy::start(dir.path(), sink.local_addr(), "");
-    let mut idle = session(proxy.addr);
-    let mut busy = session(proxy.addr);
+    let mut idle = session(proxy.addr());
+    let mut busy = session(proxy.addr());
     busy.envelope("a@sender.example", &["u@example.net"]);
     busy.send(message("in-flight", "hello\r\n"));
     busy.send(b".\r\n");
@@ -217,13 +146,64 @@ fn sigterm_lets_the_transaction_in_flight_finish() {
     assert_eq!(sink.wait().unwrap().accepted, 1);
 }
 
+/// SIGHUP re-reads the certificate: new sessions get the new one, a session
+/// already in TLS carries on and delivers, and a pair that does not load
+/// leaves the previous one in force.
+#[test]
+fn sighup_reloads_the_tls_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new();
+    let sink = start_sink(Duration::ZERO);
+    let proxy = Proxy::start(
+        dir.path(),
+        sink.local_addr(),
+        &format!(
+            "[tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+            pki.certificate().display(),
+            pki.private_key().display()
+        ),
+    );
+    let mut old = tls_session(proxy.addr(), pki.client_config());
+    assert!(peer_certificate(&old).contains("first leaf"));
+    old.command("EHLO client.example");
+
+    pki.issue("second leaf");
+    proxy.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !peer_certificate(&tls_session(proxy.addr(), pki.client_config())).contains("second leaf")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not reload the certificate"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    queue_id(&old.deliver(&["u@example.net"], &message("before-reload", "x\r\n")));
+
+    std::fs::write(pki.certificate(), "not a certificate").unwrap();
+    proxy.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        peer_certificate(&tls_session(proxy.addr(), pki.client_config())).contains("second leaf")
+    );
+
+    let log = proxy.stop();
+    assert!(log.contains("SIGHUP: TLS certificate reloaded"), "{log}");
+    assert!(
+        log.contains("SIGHUP: TLS reload failed; the previous certificate stays in force"),
+        "{log}"
+    );
+    sink.stop();
+    assert_eq!(sink.wait().unwrap().accepted, 1);
+}
+
 /// `[log] format = "json"`: the transaction line is one JSON object.
 #[test]
 fn json_transaction_log() {
     let dir = tempfile::tempdir().unwrap();
     let sink = start_sink(Duration::ZERO);
     let proxy = Proxy::start(dir.path(), sink.local_addr(), "[log]\nformat = \"json\"\n");
-    let mut client = session(proxy.addr);
+    let mut client = session(proxy.addr());
     let id = queue_id(&client.deliver(&["u@example.net"], &message("json", "x\r\n")));
     assert_eq!(client.command("QUIT"), BYE);
     proxy.signal(libc::SIGTERM);

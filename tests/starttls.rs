@@ -8,25 +8,19 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::tls::{TestPki, client_config};
+use common::tls::{READY, TestPki, client_config, peer_certificate};
 use common::{
     CLIENT_HELO, GREETING, RECIPIENT_OK, SENDER_OK, Setup, Stack, message, peer, queue_id,
     run_peer, split_received,
 };
 use rustls::HandshakeKind;
 
-const READY: &str = "220 2.0.0 Ready to start TLS\r\n";
-
 fn tls_stack(pki: &TestPki) -> Stack {
     Setup::new().tls(pki).start()
 }
 
-/// A session greeted and EHLO'd in plaintext, then switched to TLS.
 fn tls_session(stack: &Stack, config: Arc<rustls::ClientConfig>) -> common::Client {
-    let mut client = stack.session();
-    assert_eq!(client.command("STARTTLS"), READY);
-    client.start_tls(config);
-    client
+    common::tls::tls_session(stack.addr(), config)
 }
 
 /// The EHLO reply inside TLS: the same extensions, STARTTLS no longer offered.
@@ -176,15 +170,11 @@ fn reload_swaps_the_certificate_without_dropping_sessions() {
     let stack = tls_stack(&pki);
     let mut old = tls_session(&stack, pki.client_config());
     old.command(&format!("EHLO {CLIENT_HELO}"));
-    let subject = |client: &common::Client| {
-        let certs = client.tls().peer_certificates().expect("a certificate");
-        String::from_utf8_lossy(certs[0].as_ref()).into_owned()
-    };
-    assert!(subject(&old).contains("first leaf"));
+    assert!(peer_certificate(&old).contains("first leaf"));
     pki.issue("second leaf");
     stack.reload_tls();
     let fresh = tls_session(&stack, pki.client_config());
-    assert!(subject(&fresh).contains("second leaf"));
+    assert!(peer_certificate(&fresh).contains("second leaf"));
     queue_id(&old.deliver(&["u@example.net"], &message("old", "still here\r\n")));
 }
 

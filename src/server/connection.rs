@@ -11,6 +11,7 @@ use futures_lite::{AsyncRead, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use glommio::timer::Timer;
 
+use super::proxy_header;
 use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
 use crate::policy::ClientInfo;
@@ -50,11 +51,30 @@ pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
     let Ok(peer) = tcp.peer_addr() else { return };
     let _ = tcp.set_nodelay(true);
     let mut stream = Stream::Plain(tcp);
-    let slot = shard.admit(peer.ip()).await;
+    // Behind a trusted load balancer the real client comes first, in a PROXY
+    // header; every later check, limit and log line uses it.
+    let (client, early) = if proxy_header::is_trusted(
+        &shard.config.server.proxy_protocol_from,
+        peer.ip(),
+    ) {
+        match proxy_header::read(&mut stream, shard.config.timeouts.proxy_header.0).await {
+            Ok(received) => (received.client.unwrap_or(peer), received.rest),
+            Err(e) => {
+                tracing::info!(peer = %peer, error = %e, "connection dropped before the banner");
+                return;
+            }
+        }
+    } else {
+        (peer, Vec::new())
+    };
+    let slot = shard.admit(client.ip()).await;
     let mut session = Session::new(shard.session_config(), Instant::now());
+    if !early.is_empty() {
+        session.receive(Instant::now(), &early);
+    }
     let mut driver = Driver {
         client: ClientInfo {
-            addr: peer,
+            addr: client,
             helo: None,
             tls: None,
         },

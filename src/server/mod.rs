@@ -9,6 +9,7 @@
 mod connection;
 mod cpus;
 mod listener;
+mod proxy_header;
 mod registry;
 mod settings;
 mod shard;

@@ -11,6 +11,8 @@
 //! Each test binary compiles this module and uses the part it needs.
 #![allow(dead_code)]
 
+pub mod binary;
+pub mod haproxy;
 pub mod postfix;
 pub mod tls;
 
@@ -198,6 +200,14 @@ impl Setup {
             _reserved: reserved,
         }
     }
+}
+
+/// A loopback port nothing listens on once this returns.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// A whole duration in seconds, as config values are written.

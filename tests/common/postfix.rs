@@ -8,14 +8,14 @@
 //! discard port on loopback. [`Postfix`] stops the instance when dropped, also
 //! when the test fails.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{Client, peer, run_peer};
+use super::{Client, free_port, peer, run_peer};
 
 /// How long Postfix may take to start or stop.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -223,12 +223,4 @@ fn is_running(pid: i32) -> bool {
             .is_some_and(|(_, rest)| !rest.starts_with('Z')),
         Err(_) => false,
     }
-}
-
-/// A loopback port free right now (the kernel's pick for a listener we drop).
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }

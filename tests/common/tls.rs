@@ -11,7 +11,10 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use tempfile::TempDir;
 
-use super::HOSTNAME;
+use super::{CLIENT_HELO, Client, GREETING, HOSTNAME};
+
+/// STARTTLS's 220.
+pub const READY: &str = "220 2.0.0 Ready to start TLS\r\n";
 
 /// A test CA and a leaf it signed for [`HOSTNAME`] and 127.0.0.1, as PEM files.
 pub struct TestPki {
@@ -98,4 +101,26 @@ pub fn client_config(
 /// The name the proxy's certificate is checked against.
 pub fn server_name() -> ServerName<'static> {
     ServerName::try_from(HOSTNAME).expect("a DNS name")
+}
+
+/// A session at `addr` greeted and EHLO'd in plaintext, then switched to TLS
+/// (EHLO not yet repeated).
+pub fn tls_session(addr: std::net::SocketAddr, config: Arc<ClientConfig>) -> Client {
+    let mut client = Client::connect(addr);
+    assert_eq!(client.reply(), GREETING);
+    assert!(
+        client
+            .command(&format!("EHLO {CLIENT_HELO}"))
+            .contains("250 STARTTLS\r\n")
+    );
+    assert_eq!(client.command("STARTTLS"), READY);
+    client.start_tls(config);
+    client
+}
+
+/// The proxy's certificate as the client saw it, as text (its subject CN
+/// can be searched for).
+pub fn peer_certificate(client: &Client) -> String {
+    let certs = client.tls().peer_certificates().expect("a certificate");
+    String::from_utf8_lossy(certs[0].as_ref()).into_owned()
 }
