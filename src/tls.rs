@@ -129,7 +129,8 @@ impl Credentials {
         Ok(())
     }
 
-    fn snapshot(&self) -> (u64, Arc<ServerConfig>) {
+    /// The configuration new handshakes use, with its reload generation.
+    pub fn snapshot(&self) -> (u64, Arc<ServerConfig>) {
         let generation = self.generation.load(Ordering::Acquire);
         let config = Arc::clone(&self.current.lock().unwrap_or_else(|e| e.into_inner()));
         (generation, config)

@@ -13,7 +13,6 @@ use common::tls::{TestPki, peer_certificate, tls_session};
 use common::{BYE, Client, GREETING, Setup, free_port, message, queue_id};
 use ringwall_loadgen::sink::{self, SinkConfig};
 
-
 fn start_sink(delay: Duration) -> sink::RunningSink {
     sink::start(SinkConfig {
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),

@@ -92,8 +92,9 @@ def _popen_target(name, port, argv, cpu=process_cpu, **kwargs):
     return Target(name, port, lambda: cpu(proc.pid), stop)
 
 
-def start_ringwall(work, cpu, upstream_port, name="ringwall", pool_idle=32):
-    """`ringwall run`, one shard, transaction log on at info (to /dev/null)."""
+def start_ringwall(work, cpu, upstream_port, name="ringwall", pool_idle=32, extra=""):
+    """`ringwall run`, one shard, transaction log on at info (to /dev/null);
+    `extra` is appended to its config (whole tables)."""
     port = free_port()
     config = os.path.join(work, f"{name}.toml")
     with open(config, "w") as f:
@@ -107,7 +108,7 @@ address = "127.0.0.1:{upstream_port}"
 pool_idle = {pool_idle}
 [domains]
 accept = ["example.net"]
-""")
+{extra}""")
     return _popen_target(name, port, ["taskset", "-c", str(cpu), RINGWALL, "run", "--config", config])
 
 

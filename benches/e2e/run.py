@@ -199,15 +199,16 @@ def smtp_source_rate(port, per_session, duration):
     return sent / (time.perf_counter() - start)
 
 
-def write_readme(sections):
+def write_readme(sections, begin=BEGIN, end=END):
+    """Replaces what lies between the `begin` and `end` markers of benches/README.md."""
     with open(README) as f:
         text = f.read()
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
     with open(README, "w") as f:
-        f.write(head + BEGIN + "\n" + "\n".join(sections) + "\n" + END + tail)
+        f.write(head + begin + "\n" + "\n".join(sections) + "\n" + end + tail)
 
 
 def main():
