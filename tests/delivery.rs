@@ -272,6 +272,31 @@ fn upstream_down_is_451_4_4_1_at_rcpt() {
     assert_eq!(client.command("QUIT"), BYE);
 }
 
+/// `[upstream] max_connections` bounds what slow clients hold on the upstream:
+/// with one connection per shard, busy with an open transaction, a second
+/// client's RCPT gets 451 4.4.5; once the first finishes, the second gets through.
+#[test]
+fn upstream_connections_per_shard_are_bounded() {
+    let stack = Setup::new()
+        .config(|c| c.upstream.max_connections = 1)
+        .start();
+    let mut first = stack.session();
+    assert_eq!(first.command("MAIL FROM:<a@sender.example>"), SENDER_OK);
+    assert_eq!(first.command("RCPT TO:<u@example.net>"), RECIPIENT_OK);
+    let mut second = stack.session();
+    assert_eq!(second.command("MAIL FROM:<b@sender.example>"), SENDER_OK);
+    assert_eq!(
+        second.command("RCPT TO:<u@example.net>"),
+        "451 4.4.5 Mail server busy; try again later\r\n"
+    );
+    assert_eq!(first.command("DATA"), START_DATA);
+    queue_id(&first.data(&message("first", "x\r\n")));
+    assert_eq!(second.command("RCPT TO:<u@example.net>"), RECIPIENT_OK);
+    assert_eq!(second.command("DATA"), START_DATA);
+    queue_id(&second.data(&message("second", "y\r\n")));
+    assert_eq!(stack.finish().accepted, 2);
+}
+
 /// With `[upstream] fail_closed`, an unreachable upstream is told at connect:
 /// 421 4.4.1 instead of a greeting, and the connection closes.
 #[test]
