@@ -31,6 +31,7 @@ const LIMITS: BodyLimits = BodyLimits {
     max_size: 50 << 20,
     max_header: 1 << 20,
     max_line: (64 << 10) - 2,
+    max_header_field: 64 << 10,
     bare_lf: BareLf::Normalize,
 };
 
@@ -200,12 +201,16 @@ fn session_config() -> SessionConfig {
             recipients: 1000,
             errors: 20,
             commands: 10_000,
+            tarpit_after: 0,
+            min_data_rate: 0,
         },
         timeouts: Timeouts {
             command: Duration::from_secs(300),
             data: Duration::from_secs(300),
             under_stress: Duration::from_secs(10),
             session: Duration::from_secs(3600),
+            tarpit_delay: Duration::from_secs(1),
+            data_rate_window: Duration::from_secs(30),
         },
     }
 }

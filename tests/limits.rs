@@ -382,3 +382,114 @@ fn data_bytes_buffered_per_shard() {
     assert_eq!(split_received(&dumps[0].eml).1, held.as_slice());
     assert_eq!(split_received(&dumps[1].eml).1, sent.as_slice());
 }
+
+/// Past `[limits] tarpit_after` errors each error reply is held back by
+/// `[timeouts] tarpit_delay`; good replies are not.
+#[test]
+fn tarpit_after_errors() {
+    let stack = Setup::new()
+        .config(|c| {
+            c.limits.tarpit_after = 2;
+            c.timeouts.tarpit_delay = ringwall::config::HumanDuration(Duration::from_millis(400));
+        })
+        .start();
+    let mut client = stack.session();
+    let unknown = "500 5.5.2 Command unrecognized\r\n";
+    for _ in 0..2 {
+        let sent = Instant::now();
+        assert_eq!(client.command("FOO"), unknown);
+        assert!(sent.elapsed() < Duration::from_millis(400));
+    }
+    for error in 3..=4 {
+        let sent = Instant::now();
+        assert_eq!(client.command("FOO"), unknown);
+        assert!(
+            sent.elapsed() >= Duration::from_millis(400),
+            "error {error} came after {:?}",
+            sent.elapsed()
+        );
+    }
+    let sent = Instant::now();
+    assert_eq!(client.command("NOOP"), OK);
+    assert!(sent.elapsed() < Duration::from_millis(400));
+}
+
+/// Content slower than `[limits] min_data_rate` over a `[timeouts]
+/// data_rate_window` ends the session with 421 4.4.2; nothing reaches the
+/// upstream. A client at the floor is not disturbed.
+#[test]
+fn minimum_data_rate() {
+    let stack = Setup::new()
+        .config(|c| {
+            c.limits.min_data_rate = ByteSize(1000);
+            c.timeouts.data_rate_window = seconds(1);
+        })
+        .start();
+    let mut slow = stack.session();
+    slow.envelope("a@sender.example", &["u@example.net"]);
+    let started = Instant::now();
+    // A byte every 200 ms keeps the idle bound (5 min) happy, not the floor.
+    slow.send(b"Subject: trickle\r\n\r\n");
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(200));
+        slow.send(b"x");
+    }
+    assert_eq!(
+        slow.reply(),
+        "421 4.4.2 Data rate too low; closing connection\r\n"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    slow.expect_closed();
+
+    let mut steady = stack.session();
+    steady.envelope("a@sender.example", &["u@example.net"]);
+    steady.send(b"Subject: steady\r\n\r\n");
+    for _ in 0..6 {
+        steady.send([b'y'; 598].as_slice());
+        steady.send(b"\r\n");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    steady.send(b".\r\n");
+    queue_id(&steady.reply());
+    assert_eq!(stack.finish().accepted, 1);
+}
+
+/// `[limits] header_field` bounds one header field with its folded lines.
+#[test]
+fn header_field_size() {
+    let stack = Setup::new()
+        .config(|c| c.limits.header_field = ByteSize(1000))
+        .start();
+    let mut client = stack.session();
+    // "X-Fold: " + 60 octets + CRLF = 70, then 13 folded lines of 70: 980 octets.
+    let folded = |extra: usize| {
+        let mut field = format!("X-Fold: {}\r\n", "a".repeat(60));
+        for _ in 0..13 {
+            field.push_str(&format!(" {}\r\n", "b".repeat(67)));
+        }
+        field.push_str(&format!(" {}\r\n", "c".repeat(17 + extra)));
+        format!("{field}Subject: folded\r\n\r\nbody\r\n").into_bytes()
+    };
+    queue_id(&client.deliver(&["u@example.net"], &folded(0)));
+    assert_eq!(
+        client.deliver(&["u@example.net"], &folded(1)),
+        "552 5.3.4 Message header field exceeds fixed maximum length\r\n"
+    );
+    assert_eq!(client.command("NOOP"), OK);
+}
+
+/// `[server] strict_helo_literal`: an address literal must be the client's.
+#[test]
+fn helo_literal_must_match_when_strict() {
+    let stack = Setup::new()
+        .config(|c| c.server.strict_helo_literal = true)
+        .start();
+    let mut client = stack.connect();
+    assert_eq!(client.reply(), GREETING);
+    assert_eq!(
+        client.command("EHLO [192.0.2.1]"),
+        "550 5.7.1 HELO address literal does not match your address\r\n"
+    );
+    assert!(client.command("EHLO [127.0.0.1]").starts_with("250-"));
+    assert!(client.command("HELO client.example").starts_with("250 "));
+}

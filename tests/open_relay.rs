@@ -157,7 +157,11 @@ fn assert_all_forms_refused(stack: &Stack) {
 #[test]
 fn nmap_relay_forms_are_refused() {
     let stack = Setup::new()
-        .config(|c| c.server.hostname = DOMAIN.into())
+        .config(|c| {
+            c.server.hostname = DOMAIN.into();
+            // Sixteen refusals would be tarpitted (tests/limits.rs covers that).
+            c.limits.tarpit_after = 0;
+        })
         .start();
     assert_all_forms_refused(&stack);
     assert_eq!(stack.finish().accepted, 0);
@@ -185,7 +189,11 @@ fn postfix_behind_ringwall_relays_none_of_the_nmap_forms() {
     assert_eq!(direct.command("QUIT"), "221 2.0.0 Bye\r\n");
 
     let stack = Setup::new()
-        .config(|c| c.server.hostname = DOMAIN.into())
+        .config(|c| {
+            c.server.hostname = DOMAIN.into();
+            // Sixteen refusals would be tarpitted (tests/limits.rs covers that).
+            c.limits.tarpit_after = 0;
+        })
         .upstream_at(postfix.addr())
         .start();
     let mut local = stack.connect();

@@ -9,8 +9,9 @@
 //!
 //! Input layout: `[flags, max_size, max_header, max_line, cut_hi, cut_lo, data...]`.
 //! flags: bit 0 BDAT framing, bit 1 the DATA line ended by a bare LF, bit 2 bare
-//! LF rejected. A limit byte of 255 means "large"; others are small limits so the
-//! fuzzer reaches every bound.
+//! LF rejected, bits 4-7 the header field limit in units of 4 octets (0: large).
+//! A limit byte of 255 means "large"; others are small limits so the fuzzer
+//! reaches every bound.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,6 +27,10 @@ fuzz_target!(|input: &[u8]| {
         max_size: limit(size),
         max_header: limit(header),
         max_line: limit(line),
+        max_header_field: match flags >> 4 {
+            0 => 1 << 30,
+            units => u64::from(units) * 4,
+        },
         bare_lf: if flags & 4 != 0 {
             BareLf::Reject
         } else {
@@ -120,6 +125,7 @@ struct Model {
     out: Vec<u8>,
     size: u64,
     header_size: u64,
+    field_size: u64,
     in_header: bool,
 }
 
@@ -131,6 +137,7 @@ impl Model {
             out: Vec::new(),
             size: 0,
             header_size: 0,
+            field_size: 0,
             in_header: true,
         };
         let dot = framing == Framing::Dot;
@@ -188,8 +195,16 @@ impl Model {
         self.size += n;
         if self.in_header {
             self.header_size += n;
+            // Folded lines (opening with SP or HTAB) add to the field before them.
+            if !text.starts_with(b" ") && !text.starts_with(b"\t") {
+                self.field_size = 0;
+            }
+            self.field_size += n;
         }
-        if self.size > limits.max_size || self.header_size > limits.max_header {
+        if self.size > limits.max_size
+            || self.header_size > limits.max_header
+            || self.field_size > limits.max_header_field
+        {
             self.defect = true;
         }
         self.out.extend_from_slice(text);

@@ -42,7 +42,8 @@ fuzz_target!(|input: &[u8]| {
 const SHELL_QUEUED: &str = "queued by the shell";
 
 /// Small bounds, so the fuzzer reaches them; `flags` bits switch extensions off
-/// and bare LF to reject (all zero: everything on).
+/// and bare LF to reject (all zero: everything on), and switch STARTTLS, the
+/// tarpit and the data-rate floor on.
 fn config(flags: u8) -> SessionConfig {
     SessionConfig {
         hostname: "mx.fuzz.example".into(),
@@ -52,7 +53,7 @@ fn config(flags: u8) -> SessionConfig {
             smtputf8: flags & 2 == 0,
             chunking: flags & 4 == 0,
             dsn: flags & 8 == 0,
-            starttls: false,
+            starttls: flags & 32 != 0,
         },
         limits: Limits {
             command_line: 512,
@@ -60,6 +61,7 @@ fn config(flags: u8) -> SessionConfig {
                 max_size: 4096,
                 max_header: 1024,
                 max_line: 998,
+                max_header_field: 256,
                 bare_lf: if flags & 16 == 0 {
                     BareLf::Normalize
                 } else {
@@ -69,12 +71,16 @@ fn config(flags: u8) -> SessionConfig {
             recipients: 4,
             errors: 10,
             commands: 100,
+            tarpit_after: if flags & 64 != 0 { 2 } else { 0 },
+            min_data_rate: if flags & 128 != 0 { 64 } else { 0 },
         },
         timeouts: Timeouts {
             command: Duration::from_secs(300),
             data: Duration::from_secs(600),
             under_stress: Duration::from_secs(10),
             session: Duration::from_secs(3600),
+            tarpit_delay: Duration::from_secs(1),
+            data_rate_window: Duration::from_secs(30),
         },
     }
 }
@@ -111,6 +117,12 @@ impl<'a> Shell<'a> {
         self.pump();
         while !transcript.is_empty() && !self.session.is_closed() {
             match self.control.choose_index(4).unwrap_or(0) {
+                // A shell reads nothing while the session does not want input
+                // (a tarpit holds a reply): time passes instead.
+                0 if !self.session.wants_input() => {
+                    self.now += Duration::from_secs(1);
+                    self.session.handle_timeout(self.now);
+                }
                 0 => {
                     let len = if self.control.is_empty() {
                         transcript.len()

@@ -221,7 +221,7 @@ mod tests {
             [
                 "ringwall.toml:2:1: [server] listn: unknown key `listn`; [server] takes `listen`, `hostname`, \
               `shards`, `max_message_size`, `max_connections_per_ip`, `max_connections_per_shard`, \
-              `bare_newlines`, `proxy_protocol_from`; fix: correct the spelling to one of those, or remove the key"
+              `bare_newlines`, `proxy_protocol_from`, `strict_helo_literal`; fix: correct the spelling to one of those, or remove the key"
             ]
         );
     }
@@ -244,8 +244,8 @@ mod tests {
             errors("limits.recipient = 5\n"),
             [
                 "ringwall.toml:1:8: [limits] recipient: unknown key `recipient`; [limits] takes `command_line`, \
-              `data_line`, `header_size`, `recipients`, `errors`, `commands`, `data_buffer_per_shard`; fix: \
-              correct the spelling to one of those, or remove the key"
+              `data_line`, `header_size`, `recipients`, `errors`, `commands`, `data_buffer_per_shard`, \
+              `header_field`, `tarpit_after`, `min_data_rate`; fix: correct the spelling to one of those, or remove the key"
             ]
         );
         assert_eq!(

@@ -102,6 +102,8 @@ pub struct ServerConfig {
     /// or v2 header naming the real client. From them the header is mandatory;
     /// from anyone else it is refused.
     pub proxy_protocol_from: Vec<IpNet>,
+    /// Refuse an EHLO/HELO address literal that is not the client's own address.
+    pub strict_helo_literal: bool,
 }
 
 /// `[upstream]`: the mail server that receives what we accept.
@@ -173,6 +175,14 @@ pub struct LimitsConfig {
     /// Message bytes one shard may hold buffered across all its sessions
     /// (452 4.3.1 at DATA/BDAT past it).
     pub data_buffer_per_shard: ByteSize,
+    /// Largest single header field, folded lines included (552 5.3.4 past it).
+    pub header_field: ByteSize,
+    /// Error replies after which each further one is delayed by
+    /// `[timeouts] tarpit_delay` (0: never).
+    pub tarpit_after: u32,
+    /// Octets per second a client must keep up while sending a message, over
+    /// each `[timeouts] data_rate_window` (0: no floor). Stops slowloris uploads.
+    pub min_data_rate: ByteSize,
 }
 
 /// `[timeouts]`: how long a client may stay silent in each state.
@@ -196,6 +206,10 @@ pub struct TimeoutsConfig {
     pub proxy_header: HumanDuration,
     /// How long a STARTTLS handshake may take.
     pub tls_handshake: HumanDuration,
+    /// How long each error reply past `[limits] tarpit_after` is held back.
+    pub tarpit_delay: HumanDuration,
+    /// The span over which `[limits] min_data_rate` is measured.
+    pub data_rate_window: HumanDuration,
 }
 
 /// Output format of the transaction log.
@@ -230,6 +244,7 @@ impl Default for ServerConfig {
             max_connections_per_shard: 10_000,
             bare_newlines: BareNewlines::Normalize,
             proxy_protocol_from: Vec::new(),
+            strict_helo_literal: false,
         }
     }
 }
@@ -264,6 +279,9 @@ impl Default for LimitsConfig {
             errors: 20,
             commands: 100_000,
             data_buffer_per_shard: ByteSize(2 * 1024 * 1024 * 1024),
+            header_field: ByteSize(64 * 1024),
+            tarpit_after: 10,
+            min_data_rate: ByteSize(128),
         }
     }
 }
@@ -279,6 +297,8 @@ impl Default for TimeoutsConfig {
             shutdown_grace: HumanDuration(Duration::from_secs(30)),
             proxy_header: HumanDuration(Duration::from_secs(5)),
             tls_handshake: HumanDuration(Duration::from_secs(30)),
+            tarpit_delay: HumanDuration(Duration::from_secs(1)),
+            data_rate_window: HumanDuration(Duration::from_secs(30)),
         }
     }
 }

@@ -430,6 +430,16 @@ fn limits(check: &mut Checker<'_>, limits: &LimitsConfig, max_message_size: Byte
             format!("raise it to \"{max_message_size}\" or more, or lower max_message_size"),
         );
     }
+    let field = limits.header_field;
+    if field < ByteSize(1000) {
+        check.at_least(
+            "limits.header_field",
+            quoted(field),
+            "\"1000\"",
+            " bytes (one unfolded RFC 5322 line)",
+            quoted(default.header_field),
+        );
+    }
 }
 
 fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
@@ -458,6 +468,11 @@ fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
             timeouts.tls_handshake,
             default.tls_handshake,
         ),
+        (
+            "timeouts.data_rate_window",
+            timeouts.data_rate_window,
+            default.data_rate_window,
+        ),
     ];
     for (key, value, default) in durations {
         check.non_zero(key, value, default);
@@ -473,6 +488,28 @@ fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
             "raise it to \"5min\" unless the shortcut is deliberate (under_stress already \
              shortens waits while a shard is busy)"
                 .into(),
+        );
+    }
+    if timeouts.data_rate_window.0 > timeouts.data.0 && !timeouts.data.0.is_zero() {
+        check.error(
+            "timeouts.data_rate_window",
+            quoted(timeouts.data_rate_window),
+            format!(
+                "must not exceed [timeouts] data ({}): a client silent that long is cut off first",
+                timeouts.data
+            ),
+            format!("lower it to \"{}\" or less", timeouts.data),
+        );
+    }
+    if timeouts.tarpit_delay.0 > crate::smtp::MAX_TARPIT {
+        check.warn(
+            "timeouts.tarpit_delay",
+            quoted(timeouts.tarpit_delay),
+            format!(
+                "is past the {}-second cap on any one delayed reply",
+                crate::smtp::MAX_TARPIT.as_secs()
+            ),
+            "lower it; every delayed reply waits at most 30 s anyway".into(),
         );
     }
     let threshold = timeouts.stress_threshold;
@@ -690,6 +727,24 @@ mod tests {
                 ],
             ),
         ]);
+        assert_refusals(&[
+            (
+                "[limits]\nheader_field = 999\n",
+                &[
+                    "r.toml:2:16: [limits] header_field = 999: must be at least \"1000\" bytes (one unfolded RFC 5322 line); fix: raise it to \"1000\" or more, the default is \"64KiB\"",
+                ],
+            ),
+            (
+                "[timeouts]\ndata = \"1min\"\ndata_rate_window = \"2min\"\n",
+                &[
+                    "r.toml:3:20: [timeouts] data_rate_window = \"2min\": must not exceed [timeouts] data (1m): a client silent that long is cut off first; fix: lower it to \"1m\" or less",
+                ],
+            ),
+        ]);
+        assert_eq!(
+            warned("[timeouts]\ntarpit_delay = \"1min\"\n")[0],
+            "r.toml:2:16: warning: [timeouts] tarpit_delay = \"1min\": is past the 30-second cap on any one delayed reply; fix: lower it; every delayed reply waits at most 30 s anyway"
+        );
         let error = &refused("[server]\nproxy_protocol_from = [\"10.0.0.300/8\"]\n")[0];
         assert!(error.starts_with("r.toml:2:"), "{error}");
         assert_eq!(

@@ -6,6 +6,10 @@
 //! open-relay guard ([`RecipientDomains`]); DNSBL triage, content scanning and
 //! scoring plug in beside it without touching the protocol core.
 
+mod helo;
+
+pub use helo::HeloLiteralCheck;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 

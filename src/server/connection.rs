@@ -490,7 +490,13 @@ impl Driver {
         .flatten()
         .min();
         let shard = Rc::clone(&self.shard);
+        // Nothing is read while the session holds a reply back (tarpit): the
+        // client waits, and its pipelined commands wait in the kernel.
+        let reading = session.wants_input();
         let read = futures_lite::future::poll_fn(|cx| {
+            if !reading {
+                return Poll::Pending;
+            }
             let mut scratch = shard.scratch.borrow_mut();
             match Pin::new(&mut *stream).poll_read(cx, &mut scratch) {
                 Poll::Ready(Ok(n)) => {

@@ -38,6 +38,7 @@ pub fn session_config(config: &Config, upstream: Option<&Capabilities>) -> Sessi
                 max_header: l.header_size.0,
                 // The config counts the CRLF; the decoder counts content octets.
                 max_line: l.data_line.0.saturating_sub(2),
+                max_header_field: l.header_field.0,
                 bare_lf: match config.server.bare_newlines {
                     BareNewlines::Normalize => BareLf::Normalize,
                     BareNewlines::Reject => BareLf::Reject,
@@ -46,12 +47,16 @@ pub fn session_config(config: &Config, upstream: Option<&Capabilities>) -> Sessi
             recipients: l.recipients as usize,
             errors: l.errors,
             commands: l.commands,
+            tarpit_after: l.tarpit_after,
+            min_data_rate: l.min_data_rate.0,
         },
         timeouts: Timeouts {
             command: t.command.0,
             data: t.data.0,
             under_stress: t.under_stress.0,
             session: t.session.0,
+            tarpit_delay: t.tarpit_delay.0,
+            data_rate_window: t.data_rate_window.0,
         },
     }
 }

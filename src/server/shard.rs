@@ -19,7 +19,7 @@ use super::connection;
 use super::registry::{ClientRegistry, CountMesh};
 use super::settings::{session_config, upstream_settings};
 use crate::config::Config;
-use crate::policy::{Hooks, RecipientDomains};
+use crate::policy::{HeloLiteralCheck, Hooks, RecipientDomains, StageHook};
 use crate::relay::Pool;
 use crate::relay::UpstreamTls;
 use crate::smtp::SessionConfig;
@@ -192,7 +192,13 @@ pub async fn run(
         .map_or(0, |d| d.as_secs() as u32);
     let shard = Rc::new(Shard {
         id,
-        hooks: Hooks::new(vec![Box::new(domains)]),
+        hooks: {
+            let mut hooks: Vec<Box<dyn StageHook>> = vec![Box::new(domains)];
+            if config.server.strict_helo_literal {
+                hooks.push(Box::new(HeloLiteralCheck));
+            }
+            Hooks::new(hooks)
+        },
         session_config: RefCell::new((0, Rc::new(session_config(&config, None)))),
         config,
         pool,

@@ -40,6 +40,10 @@ pub struct BodyLimits {
     pub max_header: u64,
     /// Longest content line, without its CRLF.
     pub max_line: u64,
+    /// Largest single header field, its continuation lines and CRLFs
+    /// included: bounds what folding can pile into one field for the
+    /// scanners downstream.
+    pub max_header_field: u64,
     /// Bare LF policy.
     pub bare_lf: BareLf,
 }
@@ -57,6 +61,8 @@ pub enum Defect {
     TooBig,
     /// Header section past `max_header`.
     HeaderTooBig,
+    /// One header field, folded lines included, past `max_header_field`.
+    HeaderFieldTooBig,
     /// A line past `max_line`.
     LineTooLong,
     /// A BDAT message whose last chunk ends inside a line ending (a trailing CR).
@@ -72,6 +78,7 @@ impl Defect {
             Defect::Nul => table::nul_data(),
             Defect::TooBig => table::message_too_big(),
             Defect::HeaderTooBig => table::header_too_big(),
+            Defect::HeaderFieldTooBig => table::header_field_too_big(),
             Defect::LineTooLong => table::data_line_too_long(),
         }
     }
@@ -114,6 +121,8 @@ pub struct BodyDecoder {
     line_len: u64,
     size: u64,
     header_size: u64,
+    /// Octets of the header field being read, folded lines included.
+    field_size: u64,
     in_header: bool,
     defect: Option<Defect>,
 }
@@ -131,6 +140,7 @@ impl BodyDecoder {
             line_len: 0,
             size: 0,
             header_size: 0,
+            field_size: 0,
             in_header: true,
             defect: None,
         }
@@ -243,6 +253,13 @@ impl BodyDecoder {
             }
             return;
         }
+        if self.in_header {
+            // A line opening with SP or HTAB continues the field (RFC 5322 §2.2.3).
+            if self.line_len == 0 && !matches!(bytes.first(), Some(b' ' | b'\t')) {
+                self.field_size = 0;
+            }
+            self.grow_field(n, out);
+        }
         self.line_len += n;
         if self.line_len > self.limits.max_line {
             self.poison(Defect::LineTooLong, out);
@@ -256,7 +273,16 @@ impl BodyDecoder {
     fn crosses_a_limit(&self, n: u64) -> bool {
         self.line_len + n > self.limits.max_line
             || self.size + n > self.limits.max_size
-            || (self.in_header && self.header_size + n > self.limits.max_header)
+            || (self.in_header
+                && (self.header_size + n > self.limits.max_header
+                    || self.field_size + n > self.limits.max_header_field))
+    }
+
+    fn grow_field(&mut self, n: u64, out: &mut Vec<u8>) {
+        self.field_size += n;
+        if self.field_size > self.limits.max_header_field {
+            self.poison(Defect::HeaderFieldTooBig, out);
+        }
     }
 
     fn bare_lf_line_end(&mut self, out: &mut Vec<u8>) {
@@ -269,6 +295,9 @@ impl BodyDecoder {
     fn line_end(&mut self, real_crlf: bool, out: &mut Vec<u8>) {
         if self.in_header && self.line_len == 0 {
             self.in_header = false;
+        }
+        if self.in_header {
+            self.grow_field(2, out);
         }
         self.grow(2, out);
         if self.defect.is_none() {
@@ -310,6 +339,7 @@ mod tests {
         max_size: 1 << 20,
         max_header: 1 << 16,
         max_line: 1000,
+        max_header_field: 1 << 16,
         bare_lf: BareLf::Normalize,
     };
 
@@ -439,6 +469,37 @@ mod tests {
         };
         assert_eq!(run(limits, b"12345\r\n.\r\n").3, Some(Defect::LineTooLong));
         assert_eq!(run(limits, b"1234\r\n.\r\n").3, None);
+    }
+
+    #[test]
+    fn header_field_limit_counts_folded_lines() {
+        let limits = BodyLimits {
+            max_header_field: 20,
+            ..LIMITS
+        };
+        // "A: 1234\r\n" (9) + " 56789\r\n" (8) + "\t123\r\n" (6) = 23 > 20 ...
+        assert_eq!(
+            run(limits, b"A: 1234\r\n 56789\r\n\t123\r\n\r\nbody\r\n.\r\n").3,
+            Some(Defect::HeaderFieldTooBig)
+        );
+        // ... 20 exactly passes, and a new field starts from zero.
+        assert_eq!(
+            run(
+                limits,
+                b"A: 1234\r\n 56789\r\n\t\r\nB: 123456789012345\r\n\r\n.\r\n"
+            )
+            .3,
+            None
+        );
+        // The body is no header: long folded-looking lines there are content.
+        assert_eq!(
+            run(limits, b"A: 1\r\n\r\n 1234567890\r\n 1234567890\r\n.\r\n").3,
+            None
+        );
+        assert_eq!(
+            Defect::HeaderFieldTooBig.reply().to_string(),
+            "552 5.3.4 Message header field exceeds fixed maximum length"
+        );
     }
 
     /// Found by fuzz/data_decoder: a run crossing two limits reported the one

@@ -28,5 +28,5 @@ pub use command::{Command, CommandError, MailParams, RcptParams};
 pub use data::{BareLf, BodyDecoder, BodyLimits, Defect, Framing};
 pub use reply::{Reply, Status, UpstreamStage};
 pub use session::{
-    Event, Extensions, Limits, Session, SessionConfig, Timeouts, Transaction, Verdict,
+    Event, Extensions, Limits, MAX_TARPIT, Session, SessionConfig, Timeouts, Transaction, Verdict,
 };

@@ -172,6 +172,9 @@ pub mod table {
         syntax_params = 501 (5, 5, 4) "Syntax error in parameters or arguments";
         /// EHLO/HELO without a usable domain or address literal.
         bad_helo = 501 (5, 5, 4) "Syntax error: HELO/EHLO needs a domain or address literal";
+        /// With `[server] strict_helo_literal`, an EHLO/HELO literal that is not
+        /// the client's address.
+        helo_literal_mismatch = 550 (5, 7, 1) "HELO address literal does not match your address";
         /// MAIL with a malformed reverse-path.
         bad_sender = 501 (5, 1, 7) "Bad sender address syntax";
         /// RCPT with a malformed forward-path.
@@ -213,6 +216,8 @@ pub mod table {
         message_too_big = 552 (5, 3, 4) "Message size exceeds fixed maximum message size";
         /// A header section past `[limits] header_size`.
         header_too_big = 552 (5, 3, 4) "Message header section exceeds fixed maximum size";
+        /// One header field, folded lines included, past `[limits] header_field`.
+        header_field_too_big = 552 (5, 3, 4) "Message header field exceeds fixed maximum length";
         /// A DATA line past `[limits] data_line`.
         data_line_too_long = 552 (5, 3, 4) "Message line exceeds fixed maximum length";
         /// A bare CR inside message content: a smuggling vector, never forwarded.
@@ -234,6 +239,8 @@ pub mod table {
         shard_full = 421 (4, 3, 2) "Too many connections; try again later";
         /// The client was silent past the state's time bound.
         idle_timeout = 421 (4, 4, 2) "Timeout exceeded; closing connection";
+        /// Content slower than `[limits] min_data_rate` over a rate window (slowloris).
+        data_too_slow = 421 (4, 4, 2) "Data rate too low; closing connection";
         /// The session lived past `[timeouts] session`.
         session_timeout = 421 (4, 4, 2) "Session time limit exceeded; closing connection";
         /// The proxy is shutting down (SIGTERM).

@@ -50,6 +50,11 @@ pub struct Limits {
     pub errors: u32,
     /// Commands before 421 4.7.0.
     pub commands: u32,
+    /// Error replies after which each further one is delayed (0: never).
+    pub tarpit_after: u32,
+    /// Octets per second a client must keep up while sending content, over
+    /// each [`Timeouts::data_rate_window`] (0: no floor).
+    pub min_data_rate: u64,
 }
 
 /// Per-state idle bounds and the session's total lifetime.
@@ -63,6 +68,23 @@ pub struct Timeouts {
     pub under_stress: Duration,
     /// The whole session.
     pub session: Duration,
+    /// How long each error reply past [`Limits::tarpit_after`] is held back.
+    pub tarpit_delay: Duration,
+    /// The span over which [`Limits::min_data_rate`] is measured.
+    pub data_rate_window: Duration,
+}
+
+/// The longest a tarpitted reply is held, whatever the configured delay: long
+/// enough to cost a dictionary attack dearly, short enough that a confused but
+/// honest client is not timed out by its own command timer (RFC 5321 asks for
+/// 5 minutes, most clients wait at least 1).
+pub const MAX_TARPIT: Duration = Duration::from_secs(30);
+
+/// Content received during the current rate window.
+#[derive(Debug, Clone, Copy)]
+struct DataWindow {
+    ends: Instant,
+    octets: u64,
 }
 
 /// Everything a session needs to know about its server, shared by all sessions of
@@ -205,6 +227,13 @@ pub struct Session {
     session_deadline: Instant,
     under_stress: bool,
     draining: bool,
+    /// The latest instant the shell gave.
+    now: Instant,
+    /// Output from this offset on is held back (tarpit) until `held_until`.
+    held_from: Option<usize>,
+    held_until: Option<Instant>,
+    /// While content arrives: the rate window in progress.
+    data_window: Option<DataWindow>,
 }
 
 impl Session {
@@ -232,6 +261,10 @@ impl Session {
             session_deadline,
             under_stress: false,
             draining: false,
+            now,
+            held_from: None,
+            held_until: None,
+            data_window: None,
         }
     }
 
@@ -260,9 +293,11 @@ impl Session {
         self.message.len() + self.input.len()
     }
 
-    /// True while the session can take more input (no decision pending, not closed).
+    /// True while the session can take more input (no decision pending, no
+    /// reply held back by the tarpit, not closed). The shell reads nothing
+    /// while it is false, so a client cannot race ahead of a held reply.
     pub fn wants_input(&self) -> bool {
-        !matches!(self.phase, Phase::Awaiting(_) | Phase::Closed)
+        !matches!(self.phase, Phase::Awaiting(_) | Phase::Closed) && self.held_from.is_none()
     }
 
     /// True once the session has closed.
@@ -270,14 +305,18 @@ impl Session {
         matches!(self.phase, Phase::Closed)
     }
 
-    /// Reply bytes to write to the client.
+    /// Reply bytes to write to the client (not those the tarpit holds).
     pub fn transmit(&self) -> &[u8] {
-        &self.output
+        &self.output[..self.held_from.unwrap_or(self.output.len())]
     }
 
     /// Marks the first `n` octets of [`Session::transmit`] as written.
     pub fn transmitted(&mut self, n: usize) {
-        self.output.drain(..n.min(self.output.len()));
+        let n = n.min(self.transmit().len());
+        self.output.drain(..n);
+        if let Some(held) = self.held_from.as_mut() {
+            *held -= n;
+        }
         if self.output.is_empty() && self.output.capacity() > 4096 {
             self.output = Vec::new();
         }
@@ -293,10 +332,15 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        Some(
-            self.idle_deadline
-                .map_or(self.session_deadline, |d| d.min(self.session_deadline)),
-        )
+        [
+            self.idle_deadline,
+            self.held_until,
+            self.data_window.map(|w| w.ends),
+        ]
+        .into_iter()
+        .flatten()
+        .chain([self.session_deadline])
+        .min()
     }
 
     /// Tells the session whether its shard is under stress: idle bounds shrink to
@@ -310,6 +354,7 @@ impl Session {
 
     /// Fires the time bounds that have passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         if self.is_closed() {
             return;
         }
@@ -317,6 +362,46 @@ impl Session {
             self.close_with(table::session_timeout());
         } else if self.idle_deadline.is_some_and(|d| now >= d) {
             self.close_with(table::idle_timeout());
+        } else if let Some(window) = self.data_window.filter(|w| now >= w.ends) {
+            self.check_data_rate(window);
+        }
+        if self.held_until.is_some_and(|d| now >= d) {
+            self.held_from = None;
+            self.held_until = None;
+            if self.wants_input() && !self.input.is_empty() {
+                self.process_buffered();
+            }
+            self.arm_idle_timer(now);
+        }
+    }
+
+    /// A rate window ended: enough content came, or the session ends (slowloris).
+    fn check_data_rate(&mut self, window: DataWindow) {
+        let span = self.config.timeouts.data_rate_window;
+        let needed = (self.config.limits.min_data_rate as f64 * span.as_secs_f64()) as u64;
+        if window.octets < needed {
+            self.close_with(table::data_too_slow());
+        } else {
+            self.data_window = Some(DataWindow {
+                ends: window.ends + span,
+                octets: 0,
+            });
+        }
+    }
+
+    /// Starts measuring the content rate (entering DATA content or a BDAT chunk).
+    fn open_data_window(&mut self) {
+        if self.config.limits.min_data_rate > 0 {
+            self.data_window = Some(DataWindow {
+                ends: self.now + self.config.timeouts.data_rate_window,
+                octets: 0,
+            });
+        }
+    }
+
+    fn count_data(&mut self, octets: usize) {
+        if let Some(window) = self.data_window.as_mut() {
+            window.octets += octets as u64;
         }
     }
 
@@ -336,6 +421,7 @@ impl Session {
 
     /// Feeds octets read from the client.
     pub fn receive(&mut self, now: Instant, data: &[u8]) {
+        self.now = now;
         if self.is_closed() {
             return;
         }
@@ -352,6 +438,7 @@ impl Session {
     /// Answers the event the session is waiting on, then goes on with any
     /// pipelined input.
     pub fn decide(&mut self, now: Instant, verdict: Verdict) {
+        self.now = now;
         let Phase::Awaiting(_) = self.phase else {
             return;
         };
@@ -423,6 +510,7 @@ impl Session {
                     None => {
                         self.send(custom.unwrap_or_else(table::start_data));
                         self.phase = Phase::Data(decoder);
+                        self.open_data_window();
                     }
                     Some((size, last)) => {
                         self.decoder = Some(decoder);
@@ -485,6 +573,7 @@ impl Session {
     fn start_chunk(&mut self, chunk: Chunk) {
         let empty = chunk.remaining == 0;
         self.phase = Phase::Chunk(chunk);
+        self.open_data_window();
         if empty {
             self.end_of_chunk();
         }
@@ -533,7 +622,7 @@ impl Session {
     /// Consumes as much of `input` as the session can act on now.
     fn process(&mut self, input: &[u8]) -> usize {
         let mut pos = 0;
-        while pos < input.len() {
+        while pos < input.len() && self.held_from.is_none() {
             let rest = &input[pos..];
             match &mut self.phase {
                 // Plaintext pipelined behind STARTTLS is dropped unread, so it can
@@ -547,6 +636,7 @@ impl Session {
                 Phase::Data(decoder) => {
                     let (used, ended) = decoder.decode(rest, &mut self.message);
                     pos += used;
+                    self.count_data(used);
                     if ended {
                         let Phase::Data(decoder) =
                             std::mem::replace(&mut self.phase, Phase::Command)
@@ -567,7 +657,9 @@ impl Session {
                         decoder.decode(&rest[..take], &mut self.message);
                     }
                     pos += take;
-                    if chunk.remaining == 0 {
+                    let done = chunk.remaining == 0;
+                    self.count_data(take);
+                    if done {
                         self.end_of_chunk();
                     }
                 }
@@ -580,6 +672,7 @@ impl Session {
         let Phase::Chunk(chunk) = std::mem::replace(&mut self.phase, Phase::Command) else {
             return;
         };
+        self.data_window = None;
         if let Some(reply) = chunk.refused {
             self.reset_transaction();
             self.send_error(reply);
@@ -601,6 +694,7 @@ impl Session {
     }
 
     fn end_of_message(&mut self, decoder: BodyDecoder) {
+        self.data_window = None;
         if let Some(defect) = decoder.defect() {
             self.message = Vec::new();
             self.reset_transaction();
@@ -829,13 +923,26 @@ impl Session {
     }
 
     /// Sends an error reply, counting it; past the limit the session ends instead.
+    /// Past `tarpit_after` the reply (and all after it) is held back for
+    /// `tarpit_delay`, at most [`MAX_TARPIT`], as Postfix's
+    /// smtpd_soft_error_limit and smtpd_error_sleep_time do: a client probing
+    /// addresses or commands pays in time for every miss.
     fn send_error(&mut self, reply: Reply) {
         self.errors += 1;
         if self.errors > self.config.limits.errors {
             self.reset_transaction();
             self.close_with(table::too_many_errors());
-        } else {
-            self.send(reply);
+            return;
+        }
+        let at = self.output.len();
+        self.send(reply);
+        let after = self.config.limits.tarpit_after;
+        if after > 0 && self.errors > after {
+            let delay = self.config.timeouts.tarpit_delay.min(MAX_TARPIT);
+            self.held_from.get_or_insert(at);
+            let until = self.now + delay;
+            self.held_until = Some(self.held_until.map_or(until, |held| held.max(until)));
+            self.idle_deadline = None;
         }
     }
 
@@ -849,6 +956,10 @@ impl Session {
         if !self.is_closed() {
             self.phase = Phase::Closed;
             self.idle_deadline = None;
+            // The last words go out at once, held ones included.
+            self.held_from = None;
+            self.held_until = None;
+            self.data_window = None;
             self.events.push_back(Event::Close);
         }
     }
@@ -864,6 +975,7 @@ impl Session {
     fn arm_idle_timer(&mut self, now: Instant) {
         let t = &self.config.timeouts;
         let bound = match self.phase {
+            _ if self.held_from.is_some() => None,
             Phase::Awaiting(_) | Phase::Closed => None,
             Phase::Data(_) | Phase::Chunk(_) => Some(t.data),
             Phase::Command | Phase::Refused => Some(t.command),

@@ -24,17 +24,22 @@ fn config() -> SessionConfig {
                 max_size: 10_000,
                 max_header: 1_000,
                 max_line: 998,
+                max_header_field: 100_000,
                 bare_lf: BareLf::Normalize,
             },
             recipients: 3,
             errors: 5,
             commands: 50,
+            tarpit_after: 0,
+            min_data_rate: 0,
         },
         timeouts: Timeouts {
             command: Duration::from_secs(300),
             data: Duration::from_secs(600),
             under_stress: Duration::from_secs(10),
             session: Duration::from_secs(3600),
+            tarpit_delay: Duration::from_secs(1),
+            data_rate_window: Duration::from_secs(30),
         },
     }
 }
@@ -709,5 +714,150 @@ fn proxy_header_from_an_untrusted_client_is_refused() {
     assert_eq!(
         h.send(b"PROXY TCP4 192.0.2.1 192.0.2.2 4000 25\r\n"),
         "554 5.7.1 PROXY header not accepted from this address\r\n"
+    );
+}
+
+impl Harness {
+    /// Lets `d` pass on the fake clock and fires what is due.
+    fn advance(&mut self, d: Duration) -> String {
+        self.now += d;
+        self.session.handle_timeout(self.now);
+        self.pump();
+        self.take_output()
+    }
+}
+
+fn tarpitted() -> Harness {
+    let mut c = config();
+    c.limits.errors = 10;
+    c.limits.tarpit_after = 2;
+    let mut h = Harness::new(c);
+    h.take_output();
+    h
+}
+
+#[test]
+fn errors_past_tarpit_after_are_held_back() {
+    let mut h = tarpitted();
+    let unknown = "500 5.5.2 Command unrecognized\r\n";
+    assert_eq!(h.send(b"FOO\r\n"), unknown);
+    assert_eq!(h.send(b"FOO\r\n"), unknown);
+    // Third error: held for the tarpit delay (1 s); pipelined commands wait too.
+    assert_eq!(h.send(b"FOO\r\nNOOP\r\n"), "");
+    assert!(!h.session.wants_input());
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(1))
+    );
+    assert_eq!(h.advance(Duration::from_millis(999)), "");
+    assert_eq!(
+        h.advance(Duration::from_millis(1)),
+        format!("{unknown}250 2.0.0 Ok\r\n")
+    );
+    assert!(h.session.wants_input());
+    // Every later error waits as long; a good command does not wait.
+    assert_eq!(h.send(b"FOO\r\n"), "");
+    assert_eq!(h.advance(Duration::from_millis(999)), "");
+    assert_eq!(h.advance(Duration::from_millis(1)), unknown);
+    assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
+}
+
+#[test]
+fn tarpit_delay_is_capped() {
+    let mut c = config();
+    c.limits.errors = 100;
+    c.limits.tarpit_after = 1;
+    c.timeouts.tarpit_delay = Duration::from_secs(120);
+    let mut h = Harness::new(c);
+    h.take_output();
+    h.send(b"FOO\r\n");
+    h.send(b"FOO\r\n");
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + super::session::MAX_TARPIT)
+    );
+}
+
+#[test]
+fn the_error_budget_closes_at_once_even_when_tarpitted() {
+    let mut c = config();
+    c.limits.errors = 3;
+    c.limits.tarpit_after = 1;
+    let mut h = Harness::new(c);
+    h.take_output();
+    let unknown = "500 5.5.2 Command unrecognized\r\n";
+    assert_eq!(h.send(b"FOO\r\n"), unknown);
+    assert_eq!(h.send(b"FOO\r\n"), "");
+    assert_eq!(h.advance(Duration::from_secs(1)), unknown);
+    // The third error is held; the fourth, read once it is out, spends the
+    // budget: its 421 follows at once.
+    assert_eq!(h.send(b"FOO\r\nFOO\r\n"), "");
+    assert_eq!(h.advance(Duration::from_millis(999)), "");
+    assert_eq!(
+        h.advance(Duration::from_millis(1)),
+        format!("{unknown}421 4.7.0 Too many errors; closing connection\r\n")
+    );
+    assert!(h.session.is_closed());
+}
+
+fn rate_limited() -> Harness {
+    let mut c = config();
+    c.limits.min_data_rate = 100;
+    c.timeouts.data_rate_window = Duration::from_secs(10);
+    let mut h = Harness::new(c);
+    h.take_output();
+    h.send(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n");
+    h
+}
+
+#[test]
+fn data_slower_than_the_floor_ends_the_session() {
+    let mut h = rate_limited();
+    assert_eq!(
+        h.send(b"DATA\r\n"),
+        "354 2.0.0 End data with <CR><LF>.<CR><LF>\r\n"
+    );
+    // 100 B/s over 10 s: 1000 octets per window. 999 arrive in the first.
+    h.send(&[b'a'; 999]);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(10))
+    );
+    assert_eq!(
+        h.advance(Duration::from_secs(10)),
+        "421 4.4.2 Data rate too low; closing connection\r\n"
+    );
+    assert!(h.session.is_closed());
+    assert!(h.messages().is_empty());
+}
+
+#[test]
+fn data_at_the_floor_goes_on_window_after_window() {
+    let mut h = rate_limited();
+    // An empty header section, so the lines below are body.
+    h.send(b"DATA\r\n\r\n");
+    // Ten lines of 98 octets and CRLF: exactly the 1000 octets a window needs.
+    let window = [[b'a'; 98].as_slice(), b"\r\n"].concat().repeat(10);
+    for _ in 0..3 {
+        h.send(&window);
+        assert_eq!(h.advance(Duration::from_secs(10)), "");
+    }
+    h.send(b".\r\n");
+    assert_eq!(h.messages().len(), 1);
+    // Between messages no rate applies: the command timeout does.
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(300))
+    );
+}
+
+#[test]
+fn bdat_chunks_are_held_to_the_floor_too() {
+    let mut h = rate_limited();
+    assert_eq!(h.send(b"BDAT 5000\r\n"), "");
+    h.send(&[b'a'; 10]);
+    assert_eq!(
+        h.advance(Duration::from_secs(10)),
+        "421 4.4.2 Data rate too low; closing connection\r\n"
     );
 }
