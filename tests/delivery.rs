@@ -55,7 +55,7 @@ fn xforward_names_the_client_with_xtext_encoded_values() {
     let stack = Setup::new().start();
     let mut client = stack.connect();
     assert_eq!(client.reply(), GREETING);
-    assert_eq!(client.command("EHLO tag+x=1.client.example"), EHLO_REPLY);
+    assert_eq!(client.command("EHLO [x-tag:a+b=1]"), EHLO_REPLY);
     let port = client.local_addr().port();
     let reply = client.deliver(&["u@example.net"], &message("xforward", "hi\r\n"));
     queue_id(&reply);
@@ -66,13 +66,13 @@ fn xforward_names_the_client_with_xtext_encoded_values() {
         format!(
             "EHLO mx.example.net\r\n\
              XFORWARD NAME=[UNAVAILABLE] ADDR=127.0.0.1 PORT={port} PROTO=ESMTP \
-             HELO=tag+2Bx+3D1.client.example SOURCE=REMOTE\r\n\
+             HELO=[x-tag:a+2Bb+3D1] SOURCE=REMOTE\r\n\
              MAIL FROM:<a@sender.example>\r\nRCPT TO:<u@example.net>\r\n"
         )
     );
     let (received, _) = split_received(&dumps[0].eml);
     assert!(
-        received.starts_with("Received: from tag+x=1.client.example ([127.0.0.1])\r\n"),
+        received.starts_with("Received: from [x-tag:a+b=1] ([127.0.0.1])\r\n"),
         "{received:?}"
     );
 }

@@ -188,6 +188,11 @@ fn sighup_reloads_the_tls_certificate() {
 
     let log = proxy.stop();
     assert!(log.contains("SIGHUP: TLS certificate reloaded"), "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("ringwall::transaction"))
+        .unwrap_or_else(|| panic!("no transaction line:\n{log}"));
+    assert!(line.contains("tls=TLSv1.3/TLS13_"), "{line}");
     assert!(
         log.contains("SIGHUP: TLS reload failed; the previous certificate stays in force"),
         "{log}"

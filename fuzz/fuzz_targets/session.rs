@@ -7,6 +7,9 @@
 //!   within `max_size`;
 //! - invariant 3: `buffered()` stays within `max_size` + `command_line` + the
 //!   chunk just read;
+//! - time: after `handle_timeout(now)` no deadline is left at or before `now`
+//!   (a shell would spin), and a reply the tarpit holds stays invisible, with
+//!   input unread, until its release instant;
 //! - the output is whole replies: CRLF-terminated lines of a 3-digit code and
 //!   ` ` or `-`, multi-line replies keeping one code.
 //!
@@ -80,7 +83,9 @@ fn config(flags: u8) -> SessionConfig {
             under_stress: Duration::from_secs(10),
             session: Duration::from_secs(3600),
             tarpit_delay: Duration::from_secs(1),
-            data_rate_window: Duration::from_secs(30),
+            // 64 octets a second over 2 s: 128 a window, so both sides of
+            // the floor are within the fuzzer's reach.
+            data_rate_window: Duration::from_secs(2),
         },
     }
 }
@@ -119,10 +124,7 @@ impl<'a> Shell<'a> {
             match self.control.choose_index(4).unwrap_or(0) {
                 // A shell reads nothing while the session does not want input
                 // (a tarpit holds a reply): time passes instead.
-                0 if !self.session.wants_input() => {
-                    self.now += Duration::from_secs(1);
-                    self.session.handle_timeout(self.now);
-                }
+                0 if !self.session.wants_input() => self.advance(Duration::from_secs(1)),
                 0 => {
                     let len = if self.control.is_empty() {
                         transcript.len()
@@ -139,9 +141,16 @@ impl<'a> Shell<'a> {
                     self.check_buffered(chunk.len());
                 }
                 1 => {
-                    let secs: u16 = self.control.arbitrary().unwrap_or(0);
-                    self.now += Duration::from_secs(u64::from(secs));
-                    self.session.handle_timeout(self.now);
+                    // Milliseconds (top bit clear), so releases and window
+                    // ends are hit on both sides, or seconds, so the idle and
+                    // session bounds are reached.
+                    let step: u16 = self.control.arbitrary().unwrap_or(0);
+                    let by = if step & 0x8000 == 0 {
+                        Duration::from_millis(u64::from(step))
+                    } else {
+                        Duration::from_secs(u64::from(step & 0x7fff))
+                    };
+                    self.advance(by);
                 }
                 2 => {
                     let stressed = self.control.arbitrary().unwrap_or(false);
@@ -160,6 +169,29 @@ impl<'a> Shell<'a> {
             self.accepted, self.queued,
             "queued replies without an accepted message"
         );
+    }
+
+    /// Lets `by` pass and fires what is due. After `pump` every event is
+    /// answered, so a session that is open but does not want input holds a
+    /// tarpitted reply.
+    fn advance(&mut self, by: Duration) {
+        let held = !self.session.wants_input() && !self.session.is_closed();
+        let due = self.session.poll_timeout();
+        self.now += by;
+        self.session.handle_timeout(self.now);
+        if held && due.is_some_and(|due| self.now < due) {
+            assert!(
+                self.session.transmit().is_empty(),
+                "held output released before {due:?}"
+            );
+            assert!(
+                !self.session.wants_input(),
+                "input read while a reply is held"
+            );
+        }
+        if let Some(next) = self.session.poll_timeout() {
+            assert!(next > self.now, "a deadline left at or before now");
+        }
     }
 
     fn check_buffered(&self, chunk: usize) {

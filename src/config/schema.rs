@@ -102,7 +102,9 @@ pub struct ServerConfig {
     /// or v2 header naming the real client. From them the header is mandatory;
     /// from anyone else it is refused.
     pub proxy_protocol_from: Vec<IpNet>,
-    /// Refuse an EHLO/HELO address literal that is not the client's own address.
+    /// Refuse (550 5.7.1) an EHLO/HELO address literal that is not the client's
+    /// own address: spamware claims addresses it does not have. Off by default
+    /// because clients behind NAT name their inside address.
     pub strict_helo_literal: bool,
 }
 
@@ -175,10 +177,12 @@ pub struct LimitsConfig {
     /// Message bytes one shard may hold buffered across all its sessions
     /// (452 4.3.1 at DATA/BDAT past it).
     pub data_buffer_per_shard: ByteSize,
-    /// Largest single header field, folded lines included (552 5.3.4 past it).
+    /// Largest single header field, folded lines included (552 5.3.4 past it):
+    /// bounds what folding can pile into one field for the parsers downstream.
     pub header_field: ByteSize,
-    /// Error replies after which each further one is delayed by
-    /// `[timeouts] tarpit_delay` (0: never).
+    /// Error replies after which each further one is held back, the n-th one
+    /// past it n × `[timeouts] tarpit_delay` (at most 30 s), so probing costs
+    /// time (0: never).
     pub tarpit_after: u32,
     /// Octets per second a client must keep up while sending a message, over
     /// each `[timeouts] data_rate_window` (0: no floor). Stops slowloris uploads.
@@ -206,9 +210,11 @@ pub struct TimeoutsConfig {
     pub proxy_header: HumanDuration,
     /// How long a STARTTLS handshake may take.
     pub tls_handshake: HumanDuration,
-    /// How long each error reply past `[limits] tarpit_after` is held back.
+    /// The tarpit step: the n-th error reply past `[limits] tarpit_after` is
+    /// held back n times this long, at most 30 s.
     pub tarpit_delay: HumanDuration,
-    /// The span over which `[limits] min_data_rate` is measured.
+    /// The span over which `[limits] min_data_rate` is measured: each full
+    /// window of message content must bring rate × window octets.
     pub data_rate_window: HumanDuration,
 }
 
@@ -279,8 +285,8 @@ impl Default for LimitsConfig {
             errors: 20,
             commands: 100_000,
             data_buffer_per_shard: ByteSize(2 * 1024 * 1024 * 1024),
-            header_field: ByteSize(64 * 1024),
-            tarpit_after: 10,
+            header_field: ByteSize(32 * 1024),
+            tarpit_after: 3,
             min_data_rate: ByteSize(128),
         }
     }

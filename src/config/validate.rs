@@ -38,6 +38,7 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     domains(&mut check, &mut config.domains.accept);
     limits(&mut check, &config.limits, config.server.max_message_size);
     timeouts(&mut check, &config.timeouts);
+    tarpit_and_rate(&mut check, &config.limits, &config.timeouts);
     log_level(&mut check, &config.log.level);
     tls(&mut check, &config.tls);
     let mut findings = check.findings;
@@ -439,7 +440,102 @@ fn limits(check: &mut Checker<'_>, limits: &LimitsConfig, max_message_size: Byte
             " bytes (one unfolded RFC 5322 line)",
             quoted(default.header_field),
         );
+    } else if field > header && header >= ByteSize(1 << 10) {
+        // (A header_size under its own minimum is reported alone.)
+        check.error(
+            "limits.header_field",
+            quoted(field),
+            format!("must not exceed [limits] header_size ({header}): one field is part of the header section"),
+            format!("lower it to \"{header}\" or less, or raise header_size"),
+        );
     }
+}
+
+/// The tarpit and the data-rate floor, which span `[limits]` and `[timeouts]`:
+/// the longest hold must stay under the command bound (a client waiting for a
+/// held reply must not give up), all holds within the error budget under the
+/// session bound (else the budget never closes a tarpitted session), and a
+/// rate floor must ask for at least one octet per window.
+fn tarpit_and_rate(check: &mut Checker<'_>, limits: &LimitsConfig, timeouts: &TimeoutsConfig) {
+    let delay = timeouts.tarpit_delay;
+    let past = limits.errors.saturating_sub(limits.tarpit_after);
+    if limits.tarpit_after > 0 && past > 0 && !delay.0.is_zero() {
+        let longest = crate::smtp::Session::tarpit_hold(delay.0, past);
+        let command = timeouts.command.0;
+        if !command.is_zero() && longest >= command {
+            // The largest whole-millisecond step whose `past`-th hold stays under it.
+            let step = Duration::from_millis(
+                u64::try_from((command.as_millis().saturating_sub(1)) / u128::from(past))
+                    .unwrap_or(u64::MAX),
+            );
+            let fix = if step.is_zero() {
+                "raise [timeouts] command, or lower [limits] errors".to_string()
+            } else {
+                format!(
+                    "lower it to \"{}\" or less, raise command, or lower [limits] errors",
+                    HumanDuration(step)
+                )
+            };
+            check.error(
+                "timeouts.tarpit_delay",
+                quoted(delay),
+                format!(
+                    "holds the last error reply the [limits] errors budget allows ({past} past \
+                     tarpit_after) for {}, not under [timeouts] command ({}): the client would \
+                     give up waiting",
+                    HumanDuration(longest),
+                    timeouts.command
+                ),
+                fix,
+            );
+        }
+        let total = total_tarpit(delay.0, past);
+        let session = timeouts.session.0;
+        if !session.is_zero() && total >= session {
+            check.error(
+                "timeouts.tarpit_delay",
+                quoted(delay),
+                format!(
+                    "holds the {past} error replies the [limits] errors budget allows past \
+                     tarpit_after for {} in all, not under [timeouts] session ({}): the budget \
+                     would never close a tarpitted session",
+                    HumanDuration(total),
+                    timeouts.session
+                ),
+                "lower it, lower [limits] errors, or raise [limits] tarpit_after or [timeouts] \
+                 session",
+            );
+        }
+    }
+    let rate = limits.min_data_rate;
+    let window = timeouts.data_rate_window;
+    let per_window = u128::from(rate.0) * window.0.as_nanos() / 1_000_000_000;
+    if rate.0 > 0 && !window.0.is_zero() && per_window == 0 {
+        check.error(
+            "limits.min_data_rate",
+            quoted(rate),
+            format!(
+                "asks for less than one octet per [timeouts] data_rate_window ({window}), so it \
+                 never ends a session"
+            ),
+            "raise it or data_rate_window, or set it to 0 to turn the floor off",
+        );
+    }
+}
+
+/// All the tarpit's holds for `past` errors beyond `tarpit_after`: the k-th
+/// is [`crate::smtp::Session::tarpit_hold`]`(delay, k)`, in closed form so a
+/// large budget costs no loop.
+fn total_tarpit(delay: Duration, past: u32) -> Duration {
+    let cap = crate::smtp::MAX_TARPIT.as_nanos();
+    let step = delay.as_nanos();
+    if step == 0 {
+        return Duration::ZERO;
+    }
+    // Holds grow by `step` while they stay within the cap, then stay at it.
+    let growing = (cap / step).min(u128::from(past));
+    let nanos = step * growing * (growing + 1) / 2 + cap * (u128::from(past) - growing);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
@@ -727,11 +823,41 @@ mod tests {
                 ],
             ),
         ]);
+        let error = &refused("[server]\nproxy_protocol_from = [\"10.0.0.300/8\"]\n")[0];
+        assert!(error.starts_with("r.toml:2:"), "{error}");
+        assert_eq!(
+            warned("[upstream]\ntls = \"none\"\ntls_ca = \"/x.pem\"\n")[0],
+            "r.toml:3:10: warning: [upstream] tls_ca = \"/x.pem\": is ignored while [upstream] tls = \"none\"; fix: set tls = \"opportunistic\" or \"required\", or remove tls_ca"
+        );
+    }
+
+    /// Header field bound, tarpit and data-rate floor: each rule with its
+    /// message, and the values just inside each rule accepted.
+    #[test]
+    fn hardening_rules() {
         assert_refusals(&[
             (
                 "[limits]\nheader_field = 999\n",
                 &[
-                    "r.toml:2:16: [limits] header_field = 999: must be at least \"1000\" bytes (one unfolded RFC 5322 line); fix: raise it to \"1000\" or more, the default is \"64KiB\"",
+                    "r.toml:2:16: [limits] header_field = 999: must be at least \"1000\" bytes (one unfolded RFC 5322 line); fix: raise it to \"1000\" or more, the default is \"32KiB\"",
+                ],
+            ),
+            (
+                "[limits]\nheader_field = \"2MiB\"\n",
+                &[
+                    "r.toml:2:16: [limits] header_field = \"2MiB\": must not exceed [limits] header_size (1MiB): one field is part of the header section; fix: lower it to \"1MiB\" or less, or raise header_size",
+                ],
+            ),
+            (
+                "[limits]\nheader_size = \"16KiB\"\n",
+                &[
+                    "r.toml: [limits] header_field = \"32KiB\" (the default: the key is not in the file): must not exceed [limits] header_size (16KiB): one field is part of the header section; fix: lower it to \"16KiB\" or less, or raise header_size",
+                ],
+            ),
+            (
+                "[timeouts]\ndata_rate_window = 0\n",
+                &[
+                    "r.toml:2:20: [timeouts] data_rate_window = 0: must not be zero; fix: set a positive duration, the default is \"30s\"",
                 ],
             ),
             (
@@ -740,17 +866,79 @@ mod tests {
                     "r.toml:3:20: [timeouts] data_rate_window = \"2min\": must not exceed [timeouts] data (1m): a client silent that long is cut off first; fix: lower it to \"1m\" or less",
                 ],
             ),
+            (
+                "[limits]\nmin_data_rate = 1\n[timeouts]\ndata_rate_window = \"500ms\"\n",
+                &[
+                    "r.toml:2:17: [limits] min_data_rate = 1: asks for less than one octet per [timeouts] data_rate_window (500ms), so it never ends a session; fix: raise it or data_rate_window, or set it to 0 to turn the floor off",
+                ],
+            ),
+            (
+                "[timeouts]\ncommand = \"10s\"\n",
+                &[
+                    "r.toml: [timeouts] tarpit_delay = \"1s\" (the default: the key is not in the file): holds the last error reply the [limits] errors budget allows (17 past tarpit_after) for 17s, not under [timeouts] command (10s): the client would give up waiting; fix: lower it to \"588ms\" or less, raise command, or lower [limits] errors",
+                ],
+            ),
+            (
+                "[timeouts]\ncommand = \"20s\"\ntarpit_delay = \"2s\"\n",
+                &[
+                    "r.toml:3:16: [timeouts] tarpit_delay = \"2s\": holds the last error reply the [limits] errors budget allows (17 past tarpit_after) for 30s, not under [timeouts] command (20s): the client would give up waiting; fix: lower it to \"1s 176ms\" or less, raise command, or lower [limits] errors",
+                ],
+            ),
+            (
+                "[limits]\nerrors = 200\n",
+                &[
+                    "r.toml: [timeouts] tarpit_delay = \"1s\" (the default: the key is not in the file): holds the 197 error replies the [limits] errors budget allows past tarpit_after for 1h 31m 15s in all, not under [timeouts] session (1h): the budget would never close a tarpitted session; fix: lower it, lower [limits] errors, or raise [limits] tarpit_after or [timeouts] session",
+                ],
+            ),
         ]);
         assert_eq!(
-            warned("[timeouts]\ntarpit_delay = \"1min\"\n")[0],
-            "r.toml:2:16: warning: [timeouts] tarpit_delay = \"1min\": is past the 30-second cap on any one delayed reply; fix: lower it; every delayed reply waits at most 30 s anyway"
+            warned("[domains]\naccept = [\"example.net\"]\n[timeouts]\ntarpit_delay = \"1min\"\n"),
+            [
+                "r.toml:4:16: warning: [timeouts] tarpit_delay = \"1min\": is past the 30-second cap on any one delayed reply; fix: lower it; every delayed reply waits at most 30 s anyway"
+            ]
         );
-        let error = &refused("[server]\nproxy_protocol_from = [\"10.0.0.300/8\"]\n")[0];
-        assert!(error.starts_with("r.toml:2:"), "{error}");
+        // Just inside every rule: a field as large as the header section, a
+        // last hold just under the command bound (17 × 588ms = 9.996s), holds
+        // adding up to just under the session (153 × 588ms = 89.964s), one
+        // octet per window.
+        let inside = "\
+[domains]
+accept = [\"example.net\"]
+[limits]
+header_size = \"16KiB\"
+header_field = \"16KiB\"
+min_data_rate = 2
+[timeouts]
+command = \"10s\"
+tarpit_delay = \"588ms\"
+session = \"90s\"
+data_rate_window = \"500ms\"
+";
+        let loaded = parse(inside, "r.toml").unwrap();
+        assert_eq!(loaded.config.limits.header_field.0, 16 << 10);
         assert_eq!(
-            warned("[upstream]\ntls = \"none\"\ntls_ca = \"/x.pem\"\n")[0],
-            "r.toml:3:10: warning: [upstream] tls_ca = \"/x.pem\": is ignored while [upstream] tls = \"none\"; fix: set tls = \"opportunistic\" or \"required\", or remove tls_ca"
+            loaded
+                .warnings
+                .iter()
+                .map(|w| w.key.as_str())
+                .collect::<Vec<_>>(),
+            ["timeouts.command"]
         );
+        // With the defaults the holds add up to 1 + 2 + ... + 17 = 153 s.
+        assert!(refused("[timeouts]\nsession = \"153s\"\n")[0].contains(" for 2m 33s in all"));
+        assert!(parse("[timeouts]\nsession = \"154s\"\n", "r.toml").is_ok());
+        // The tarpit off, or out of the budget's reach, asks nothing of the delay.
+        for off in [
+            "[limits]\ntarpit_after = 0\n[timeouts]\ncommand = \"1s\"\n",
+            "[limits]\nerrors = 3\n[timeouts]\ncommand = \"1s\"\n",
+        ] {
+            let source = format!("[domains]\naccept = [\"example.net\"]\n{off}");
+            assert_eq!(
+                parse(&source, "r.toml").unwrap().warnings.len(),
+                1,
+                "{off}: only the short command bound is warned about"
+            );
+        }
     }
 
     #[test]
@@ -1091,6 +1279,7 @@ recipients = 100
 errors = 1
 commands = 10
 data_buffer_per_shard = \"1KiB\"
+header_field = 1000
 [timeouts]
 command = \"5min\"
 stress_threshold = 1

@@ -171,7 +171,14 @@ impl Driver {
                 Box::pin(self.end_upstream_transaction()).await;
                 return;
             }
-            Event::Close | Event::StartTls => return,
+            Event::Close => {
+                // Pooled before the last reply goes out, like the connection
+                // slot: a client that has read it may come back at once and
+                // should find the upstream connection free again.
+                Box::pin(self.end_upstream_transaction()).await;
+                return;
+            }
+            Event::StartTls => return,
         };
         session.decide(Instant::now(), verdict);
     }

@@ -108,6 +108,30 @@ mod tests {
         );
     }
 
+    /// The hardening keys reach the session as configured.
+    #[test]
+    fn tarpit_rate_floor_and_header_field_reach_the_session() {
+        use crate::config::{ByteSize, HumanDuration};
+        use std::time::Duration;
+        let defaults = session_config(&Config::default(), None);
+        assert_eq!(defaults.limits.body.max_header_field, 32 * 1024);
+        assert_eq!(defaults.limits.tarpit_after, 3);
+        assert_eq!(defaults.limits.min_data_rate, 128);
+        assert_eq!(defaults.timeouts.tarpit_delay, Duration::from_secs(1));
+        assert_eq!(defaults.timeouts.data_rate_window, Duration::from_secs(30));
+        let mut config = Config::default();
+        config.limits.header_field = ByteSize(2000);
+        config.limits.tarpit_after = 0;
+        config.limits.min_data_rate = ByteSize(0);
+        config.timeouts.tarpit_delay = HumanDuration(Duration::from_millis(250));
+        config.timeouts.data_rate_window = HumanDuration(Duration::from_secs(5));
+        let s = session_config(&config, None);
+        assert_eq!(s.limits.body.max_header_field, 2000);
+        assert_eq!((s.limits.tarpit_after, s.limits.min_data_rate), (0, 0));
+        assert_eq!(s.timeouts.tarpit_delay, Duration::from_millis(250));
+        assert_eq!(s.timeouts.data_rate_window, Duration::from_secs(5));
+    }
+
     #[test]
     fn unknown_upstream_gets_conservative_extensions() {
         let s = session_config(&Config::default(), None);

@@ -266,6 +266,21 @@ fn is_atext(b: u8) -> bool {
 /// A domain name: dot-separated labels of letters, digits and inner hyphens
 /// (UTF-8 U-labels allowed; whether they may be used is the SMTPUTF8 check's job).
 pub fn is_domain(domain: &str) -> bool {
+    has_domain_syntax(domain, b"-")
+}
+
+/// The name in EHLO/HELO: a domain as [`is_domain`] has it, or an address
+/// literal, but taking the two slips real clients make and every MTA lets
+/// through: an underscore inside a label (Windows host names) and one trailing
+/// dot. Anything else (brackets, `@`, quotes, empty labels) is not a host
+/// name, and refusing it keeps junk out of the Received header and XFORWARD.
+pub fn is_helo_name(name: &str) -> bool {
+    is_address_literal(name) || has_domain_syntax(name.strip_suffix('.').unwrap_or(name), b"-_")
+}
+
+/// Dot-separated labels of 1 to 63 octets (255 in all) made of letters,
+/// digits, UTF-8 and the `inner` punctuation, which may not begin or end one.
+fn has_domain_syntax(domain: &str, inner: &[u8]) -> bool {
     !domain.is_empty()
         && domain.len() <= 255
         && domain.split('.').all(|label| {
@@ -273,9 +288,9 @@ pub fn is_domain(domain: &str) -> bool {
             !b.is_empty()
                 && b.len() <= 63
                 && b.iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80)
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
+                    .all(|&c| c.is_ascii_alphanumeric() || inner.contains(&c) || c >= 0x80)
+                && !inner.contains(&b[0])
+                && !inner.contains(&b[b.len() - 1])
         })
 }
 

@@ -8,7 +8,7 @@
 use thiserror::Error;
 
 use super::address::{
-    AddressError, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path,
+    AddressError, ForwardPath, ReversePath, is_helo_name, parse_forward_path, parse_reverse_path,
 };
 use super::reply::{Reply, table};
 
@@ -111,8 +111,9 @@ pub enum CommandError {
     /// Arguments that do not parse.
     #[error("syntax error in arguments")]
     Syntax,
-    /// HELO/EHLO without a name.
-    #[error("HELO/EHLO without a domain")]
+    /// HELO/EHLO without a name, or with one that is neither a host name nor
+    /// an address literal.
+    #[error("HELO/EHLO without a valid domain")]
     BadHelo,
     /// MAIL with a malformed path.
     #[error("bad sender address: {0}")]
@@ -160,7 +161,7 @@ pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
     };
     if verb_is("EHLO") || verb_is("HELO") {
         let name = args.trim();
-        if name.is_empty() || name.contains(' ') {
+        if !is_helo_name(name) {
             return Err(CommandError::BadHelo);
         }
         let name = name.to_string();
@@ -375,6 +376,39 @@ mod tests {
         );
         assert_eq!(p("EHLO"), Err(CommandError::BadHelo));
         assert_eq!(p("EHLO a b"), Err(CommandError::BadHelo));
+        // What real clients send and every MTA takes.
+        for name in [
+            "DESKTOP_7Q2.corp.example",
+            "mail.example.net.",
+            "localhost",
+            "[IPv6:2001:db8::1]",
+            "[x-tag:anything]",
+            "bücher.example",
+        ] {
+            assert_eq!(p(&format!("EHLO {name}")), Ok(Command::Ehlo(name.into())));
+        }
+        // Not a host name: refused before it reaches a header or XFORWARD.
+        for name in [
+            "[192.0.2.1",
+            "192.0.2.1]",
+            "[192.0.2.256]",
+            "a..b",
+            ".example",
+            "-host.example",
+            "host-.example",
+            "a\tb",
+            "user@example.net",
+            "<example.net>",
+            "x=y",
+            "\"quoted\"",
+            "example.net..",
+        ] {
+            assert_eq!(
+                p(&format!("EHLO {name}")),
+                Err(CommandError::BadHelo),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -40,9 +40,11 @@ pub struct BodyLimits {
     pub max_header: u64,
     /// Longest content line, without its CRLF.
     pub max_line: u64,
-    /// Largest single header field, its continuation lines and CRLFs
-    /// included: bounds what folding can pile into one field for the
-    /// scanners downstream.
+    /// Largest single header field: its first line and every continuation
+    /// line (one opening with SP or HTAB), CRLFs included, counted as
+    /// forwarded (un-stuffed, bare LFs as CRLF). Each line is already bounded
+    /// by `max_line`; this bounds what folding can pile into one field for the
+    /// header parsers downstream, which often hold a field whole.
     pub max_header_field: u64,
     /// Bare LF policy.
     pub bare_lf: BareLf,
@@ -245,19 +247,40 @@ impl BodyDecoder {
 
     fn content(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         let n = bytes.len() as u64;
-        if self.defect.is_none() && n > 1 && self.crosses_a_limit(n) {
-            // Octet by octet, so the limit crossed first decides the defect (and the
-            // reply) wherever the network cut the run.
+        // A header line opening with SP or HTAB continues the field (RFC 5322
+        // §2.2.3); any other starts a new one.
+        if self.in_header && self.line_len == 0 && !matches!(bytes.first(), Some(b' ' | b'\t')) {
+            self.field_size = 0;
+        }
+        if self.defect.is_none() && !self.crosses_a_limit(n) {
+            // The hot path: no bound is reached, so there is nothing to decide.
+            self.line_len += n;
+            self.size += n;
+            if self.in_header {
+                self.header_size += n;
+                self.field_size += n;
+            }
+            out.extend_from_slice(bytes);
+            return;
+        }
+        self.content_at_a_limit(bytes, out);
+    }
+
+    /// [`BodyDecoder::content`] once a bound is reached or the message is
+    /// poisoned: rare, so kept out of the hot loop.
+    #[cold]
+    #[inline(never)]
+    fn content_at_a_limit(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        let n = bytes.len() as u64;
+        if self.defect.is_none() && n > 1 {
+            // Octet by octet, so the limit crossed first decides the defect
+            // (and the reply) wherever the network cut the run.
             for octet in bytes.chunks(1) {
                 self.content(octet, out);
             }
             return;
         }
         if self.in_header {
-            // A line opening with SP or HTAB continues the field (RFC 5322 §2.2.3).
-            if self.line_len == 0 && !matches!(bytes.first(), Some(b' ' | b'\t')) {
-                self.field_size = 0;
-            }
             self.grow_field(n, out);
         }
         self.line_len += n;
@@ -293,11 +316,12 @@ impl BodyDecoder {
     }
 
     fn line_end(&mut self, real_crlf: bool, out: &mut Vec<u8>) {
-        if self.in_header && self.line_len == 0 {
-            self.in_header = false;
-        }
         if self.in_header {
-            self.grow_field(2, out);
+            if self.line_len == 0 {
+                self.in_header = false;
+            } else {
+                self.grow_field(2, out);
+            }
         }
         self.grow(2, out);
         if self.defect.is_none() {
@@ -471,34 +495,87 @@ mod tests {
         assert_eq!(run(limits, b"1234\r\n.\r\n").3, None);
     }
 
+    /// Decodes `input` cut in two at every point, as DATA and as one BDAT
+    /// chunk (without its terminator); asserts every way gives the same defect.
+    fn defect_in_any_split(limits: BodyLimits, input: &[u8]) -> Option<Defect> {
+        let dot = run(limits, input).3;
+        let body = input.strip_suffix(b".\r\n").expect("a DATA terminator");
+        for cut in 0..=input.len() {
+            let mut d = BodyDecoder::new(limits, Framing::Dot, true);
+            let mut out = Vec::new();
+            let (n, _) = d.decode(&input[..cut], &mut out);
+            d.decode(&input[n..], &mut out);
+            assert_eq!(d.defect(), dot, "DATA cut at {cut}");
+        }
+        for cut in 0..=body.len() {
+            let mut d = BodyDecoder::new(limits, Framing::Chunked, true);
+            let mut out = Vec::new();
+            d.decode(&body[..cut], &mut out);
+            d.decode(&body[cut..], &mut out);
+            d.finish_chunked(&mut out);
+            assert_eq!(d.defect(), dot, "BDAT cut at {cut}");
+        }
+        dot
+    }
+
     #[test]
     fn header_field_limit_counts_folded_lines() {
         let limits = BodyLimits {
             max_header_field: 20,
             ..LIMITS
         };
-        // "A: 1234\r\n" (9) + " 56789\r\n" (8) + "\t123\r\n" (6) = 23 > 20 ...
+        // "A: 1234\r\n" (9) + " 56789\r\n" (8) + "\t\r\n" (3): 20 exactly passes,
+        // and the next field starts again from zero ...
+        let at_limit = b"A: 1234\r\n 56789\r\n\t\r\nB: 123456789012345\r\n\r\nbody\r\n.\r\n";
+        assert_eq!(defect_in_any_split(limits, at_limit), None);
+        // ... one octet more in the last continuation line fails ...
+        let past = b"A: 1234\r\n 56789\r\n\tx\r\nB: 1\r\n\r\nbody\r\n.\r\n";
         assert_eq!(
-            run(limits, b"A: 1234\r\n 56789\r\n\t123\r\n\r\nbody\r\n.\r\n").3,
+            defect_in_any_split(limits, past),
             Some(Defect::HeaderFieldTooBig)
         );
-        // ... 20 exactly passes, and a new field starts from zero.
+        // ... as does an unfolded field one octet past (19 octets and CRLF).
+        let long = b"A: 4567890123456789\r\n\r\n.\r\n";
         assert_eq!(
-            run(
-                limits,
-                b"A: 1234\r\n 56789\r\n\t\r\nB: 123456789012345\r\n\r\n.\r\n"
-            )
-            .3,
-            None
+            defect_in_any_split(limits, long),
+            Some(Defect::HeaderFieldTooBig)
         );
         // The body is no header: long folded-looking lines there are content.
         assert_eq!(
-            run(limits, b"A: 1\r\n\r\n 1234567890\r\n 1234567890\r\n.\r\n").3,
+            defect_in_any_split(limits, b"A: 1\r\n\r\n 1234567890\r\n 1234567890\r\n.\r\n"),
             None
         );
         assert_eq!(
             Defect::HeaderFieldTooBig.reply().to_string(),
             "552 5.3.4 Message header field exceeds fixed maximum length"
+        );
+    }
+
+    /// The field is counted as forwarded: a bare LF (normalised) as CRLF, a
+    /// stuffing dot not at all.
+    #[test]
+    fn header_field_counts_canonical_octets() {
+        let limits = BodyLimits {
+            max_header_field: 12,
+            ..LIMITS
+        };
+        // "A: 1" ended by a bare LF counts 6 ("A: 1" CRLF), the fold " .x"
+        // CRLF 5: 11 ...
+        assert_eq!(run(limits, b"A: 1\n .x\r\n\r\n.\r\n").3, None);
+        assert_eq!(run(limits, b"A: 1\n .xy\r\n\n.\r\n").3, None, "12 octets");
+        assert_eq!(
+            run(limits, b"A: 1\n .xyz\n\r\n.\r\n").3,
+            Some(Defect::HeaderFieldTooBig)
+        );
+        // ... and a line opening with a stuffed dot is a new field (".B: 12345"
+        // CRLF, 11), not a fold of the 12 octets before it.
+        assert_eq!(
+            run(limits, b"A: 1234567\r\n..B: 12345\r\n\r\n.\r\n").3,
+            None
+        );
+        assert_eq!(
+            run(limits, b"A: 1234567\r\n..B: 1234567\r\n\r\n.\r\n").3,
+            Some(Defect::HeaderFieldTooBig)
         );
     }
 

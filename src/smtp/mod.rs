@@ -16,8 +16,6 @@ pub mod client;
 pub mod command;
 pub mod data;
 pub mod proxy;
-#[cfg(test)]
-mod proxy_tests;
 pub mod reply;
 pub mod session;
 #[cfg(test)]

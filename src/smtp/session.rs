@@ -50,10 +50,14 @@ pub struct Limits {
     pub errors: u32,
     /// Commands before 421 4.7.0.
     pub commands: u32,
-    /// Error replies after which each further one is delayed (0: never).
+    /// Error replies after which each further one is held back (0: never), so
+    /// a client probing addresses or commands pays in time for every miss.
     pub tarpit_after: u32,
-    /// Octets per second a client must keep up while sending content, over
-    /// each [`Timeouts::data_rate_window`] (0: no floor).
+    /// Content octets per second a client must keep up from the 354 (or the
+    /// first BDAT chunk) to the end of the message, checked over each
+    /// [`Timeouts::data_rate_window`] (0: no floor): a slowloris upload ends
+    /// with 421 4.4.2 instead of holding a buffer for the whole `data` bound
+    /// per octet.
     pub min_data_rate: u64,
 }
 
@@ -68,16 +72,24 @@ pub struct Timeouts {
     pub under_stress: Duration,
     /// The whole session.
     pub session: Duration,
-    /// How long each error reply past [`Limits::tarpit_after`] is held back.
+    /// The tarpit step: the n-th error reply past [`Limits::tarpit_after`] is
+    /// held back n times this long, at most [`MAX_TARPIT`] (see
+    /// [`Session::tarpit_hold`]), as Postfix's smtpd_error_sleep_time.
     pub tarpit_delay: Duration,
-    /// The span over which [`Limits::min_data_rate`] is measured.
+    /// The span over which [`Limits::min_data_rate`] is measured: long enough
+    /// that a congested but honest link averages out, short enough that a
+    /// trickle is cut off well before the `data` idle bound would.
     pub data_rate_window: Duration,
 }
 
-/// The longest a tarpitted reply is held, whatever the configured delay: long
-/// enough to cost a dictionary attack dearly, short enough that a confused but
-/// honest client is not timed out by its own command timer (RFC 5321 asks for
-/// 5 minutes, most clients wait at least 1).
+/// The longest one tarpitted reply is held, whatever `tarpit_delay` and the
+/// error count say. 30 s is far below the shortest reply timeout RFC 5321
+/// §4.5.3.2 gives a client (2 minutes, for the reply to DATA; 5 minutes for
+/// the others) and below the default `[timeouts] command` (5 minutes; the
+/// config refuses a hold that would reach its command bound), so an honest but
+/// confused client is slowed, never timed out by its own timer and made to
+/// retry; a dictionary attack still pays up to 30 s per miss, and the
+/// `[limits] errors` budget then ends it.
 pub const MAX_TARPIT: Duration = Duration::from_secs(30);
 
 /// Content received during the current rate window.
@@ -85,6 +97,18 @@ pub const MAX_TARPIT: Duration = Duration::from_secs(30);
 struct DataWindow {
     ends: Instant,
     octets: u64,
+}
+
+/// An error reply the tarpit holds back, with everything queued after it.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    /// Output from this offset on waits.
+    from: usize,
+    /// When the hold began: a rate window in progress is paused meanwhile,
+    /// since the client cannot send while it waits for the reply.
+    since: Instant,
+    /// When the output is released.
+    until: Instant,
 }
 
 /// Everything a session needs to know about its server, shared by all sessions of
@@ -229,10 +253,10 @@ pub struct Session {
     draining: bool,
     /// The latest instant the shell gave.
     now: Instant,
-    /// Output from this offset on is held back (tarpit) until `held_until`.
-    held_from: Option<usize>,
-    held_until: Option<Instant>,
-    /// While content arrives: the rate window in progress.
+    /// Output the tarpit holds back.
+    hold: Option<Hold>,
+    /// From the first content octet expected to the end of the message: the
+    /// rate window in progress.
     data_window: Option<DataWindow>,
 }
 
@@ -262,10 +286,16 @@ impl Session {
             under_stress: false,
             draining: false,
             now,
-            held_from: None,
-            held_until: None,
+            hold: None,
             data_window: None,
         }
+    }
+
+    /// How long the tarpit holds the `past`-th error reply beyond
+    /// [`Limits::tarpit_after`]: `delay × past`, at most [`MAX_TARPIT`]. Public
+    /// so the config check and the session agree on one formula.
+    pub fn tarpit_hold(delay: Duration, past: u32) -> Duration {
+        delay.saturating_mul(past).min(MAX_TARPIT)
     }
 
     /// The HELO/EHLO name, once given and accepted.
@@ -297,7 +327,7 @@ impl Session {
     /// reply held back by the tarpit, not closed). The shell reads nothing
     /// while it is false, so a client cannot race ahead of a held reply.
     pub fn wants_input(&self) -> bool {
-        !matches!(self.phase, Phase::Awaiting(_) | Phase::Closed) && self.held_from.is_none()
+        !matches!(self.phase, Phase::Awaiting(_) | Phase::Closed) && self.hold.is_none()
     }
 
     /// True once the session has closed.
@@ -307,15 +337,15 @@ impl Session {
 
     /// Reply bytes to write to the client (not those the tarpit holds).
     pub fn transmit(&self) -> &[u8] {
-        &self.output[..self.held_from.unwrap_or(self.output.len())]
+        &self.output[..self.hold.map_or(self.output.len(), |hold| hold.from)]
     }
 
     /// Marks the first `n` octets of [`Session::transmit`] as written.
     pub fn transmitted(&mut self, n: usize) {
         let n = n.min(self.transmit().len());
         self.output.drain(..n);
-        if let Some(held) = self.held_from.as_mut() {
-            *held -= n;
+        if let Some(hold) = self.hold.as_mut() {
+            hold.from -= n;
         }
         if self.output.is_empty() && self.output.capacity() > 4096 {
             self.output = Vec::new();
@@ -332,10 +362,13 @@ impl Session {
         if self.is_closed() {
             return None;
         }
+        // A rate window does not run while the client cannot send (a reply
+        // held back): it resumes, shifted, on release.
+        let window = self.data_window.filter(|_| self.wants_input());
         [
             self.idle_deadline,
-            self.held_until,
-            self.data_window.map(|w| w.ends),
+            self.hold.map(|hold| hold.until),
+            window.map(|w| w.ends),
         ]
         .into_iter()
         .flatten()
@@ -352,7 +385,9 @@ impl Session {
         }
     }
 
-    /// Fires the time bounds that have passed.
+    /// Fires the time bounds that have passed: closes the session past its
+    /// lifetime, its idle bound or the content rate floor, and releases a
+    /// tarpitted reply once its time is up.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         if self.is_closed() {
@@ -360,38 +395,67 @@ impl Session {
         }
         if now >= self.session_deadline {
             self.close_with(table::session_timeout());
-        } else if self.idle_deadline.is_some_and(|d| now >= d) {
+            return;
+        }
+        if self.idle_deadline.is_some_and(|d| now >= d) {
             self.close_with(table::idle_timeout());
-        } else if let Some(window) = self.data_window.filter(|w| now >= w.ends) {
-            self.check_data_rate(window);
+            return;
         }
-        if self.held_until.is_some_and(|d| now >= d) {
-            self.held_from = None;
-            self.held_until = None;
-            if self.wants_input() && !self.input.is_empty() {
-                self.process_buffered();
-            }
-            self.arm_idle_timer(now);
+        if self.hold.is_some_and(|hold| now >= hold.until) {
+            self.release(now);
         }
+        self.check_data_rate(now);
     }
 
-    /// A rate window ended: enough content came, or the session ends (slowloris).
-    fn check_data_rate(&mut self, window: DataWindow) {
+    /// The tarpit's time is up: the held output goes out, the paused rate
+    /// window resumes where it stopped, and pipelined input is read again.
+    fn release(&mut self, now: Instant) {
+        let Some(hold) = self.hold.take() else {
+            return;
+        };
+        if let Some(window) = self.data_window.as_mut() {
+            window.ends += now.saturating_duration_since(hold.since);
+        }
+        if self.wants_input() && !self.input.is_empty() {
+            self.process_buffered();
+        }
+        self.arm_idle_timer(now);
+    }
+
+    /// Content octets each full rate window must bring (0: no floor).
+    fn window_octets(&self) -> u64 {
+        let rate = u128::from(self.config.limits.min_data_rate);
+        let span = self.config.timeouts.data_rate_window.as_nanos();
+        u64::try_from(rate * span / 1_000_000_000).unwrap_or(u64::MAX)
+    }
+
+    /// Ends every rate window that has passed by `now`: enough content came,
+    /// and the next window starts where it ended, or the session ends
+    /// (slowloris). Paused while the session is not reading.
+    fn check_data_rate(&mut self, now: Instant) {
+        if !self.wants_input() {
+            return;
+        }
+        let needed = self.window_octets();
         let span = self.config.timeouts.data_rate_window;
-        let needed = (self.config.limits.min_data_rate as f64 * span.as_secs_f64()) as u64;
-        if window.octets < needed {
-            self.close_with(table::data_too_slow());
-        } else {
-            self.data_window = Some(DataWindow {
-                ends: window.ends + span,
-                octets: 0,
-            });
+        while let Some(window) = self.data_window.as_mut()
+            && now >= window.ends
+        {
+            if window.octets < needed {
+                self.close_with(table::data_too_slow());
+                return;
+            }
+            // The next window is due at once unless it brought `needed` octets
+            // too, so this runs at most twice.
+            window.ends += span;
+            window.octets = 0;
         }
     }
 
-    /// Starts measuring the content rate (entering DATA content or a BDAT chunk).
+    /// Starts measuring the content rate when content starts (the 354, or the
+    /// first BDAT chunk); it runs across later chunks to the end of the message.
     fn open_data_window(&mut self) {
-        if self.config.limits.min_data_rate > 0 {
+        if self.data_window.is_none() && self.window_octets() > 0 {
             self.data_window = Some(DataWindow {
                 ends: self.now + self.config.timeouts.data_rate_window,
                 octets: 0,
@@ -422,6 +486,9 @@ impl Session {
     /// Feeds octets read from the client.
     pub fn receive(&mut self, now: Instant, data: &[u8]) {
         self.now = now;
+        // Octets arriving after a rate window ended count for the next one,
+        // even when the shell's timer for it has not fired yet.
+        self.check_data_rate(now);
         if self.is_closed() {
             return;
         }
@@ -622,7 +689,7 @@ impl Session {
     /// Consumes as much of `input` as the session can act on now.
     fn process(&mut self, input: &[u8]) -> usize {
         let mut pos = 0;
-        while pos < input.len() && self.held_from.is_none() {
+        while pos < input.len() && self.hold.is_none() {
             let rest = &input[pos..];
             match &mut self.phase {
                 // Plaintext pipelined behind STARTTLS is dropped unread, so it can
@@ -672,7 +739,8 @@ impl Session {
         let Phase::Chunk(chunk) = std::mem::replace(&mut self.phase, Phase::Command) else {
             return;
         };
-        self.data_window = None;
+        // The rate window runs on across chunks: it ends with the message
+        // (or with the transaction a refused chunk resets).
         if let Some(reply) = chunk.refused {
             self.reset_transaction();
             self.send_error(reply);
@@ -803,6 +871,14 @@ impl Session {
             Pending::Data { .. } => Event::Data,
             Pending::Message => unreachable!("messages are raised by end_of_message"),
         });
+        // No decision is asked inside a message's content (commands between
+        // BDAT chunks that would ask one are refused or reset the
+        // transaction), so a rate window never counts the shell's time
+        // against the client.
+        debug_assert!(
+            self.data_window.is_none(),
+            "rate window open while awaiting {pending:?}"
+        );
         self.phase = Phase::Awaiting(pending);
     }
 
@@ -916,17 +992,18 @@ impl Session {
         }
         self.decoder = None;
         self.message = Vec::new();
+        self.data_window = None;
     }
 
     fn send(&mut self, reply: Reply) {
         reply.write_to(&mut self.output);
     }
 
-    /// Sends an error reply, counting it; past the limit the session ends instead.
-    /// Past `tarpit_after` the reply (and all after it) is held back for
-    /// `tarpit_delay`, at most [`MAX_TARPIT`], as Postfix's
-    /// smtpd_soft_error_limit and smtpd_error_sleep_time do: a client probing
-    /// addresses or commands pays in time for every miss.
+    /// Sends an error reply, counting it; past the limit the session ends instead,
+    /// at once. Past `tarpit_after` the reply (and all after it) is held back
+    /// for [`Session::tarpit_hold`], as Postfix's smtpd_soft_error_limit and
+    /// smtpd_error_sleep_time do: a client probing addresses or commands pays
+    /// in time for every miss, more for each.
     fn send_error(&mut self, reply: Reply) {
         self.errors += 1;
         if self.errors > self.config.limits.errors {
@@ -934,16 +1011,28 @@ impl Session {
             self.close_with(table::too_many_errors());
             return;
         }
-        let at = self.output.len();
+        let from = self.output.len();
         self.send(reply);
         let after = self.config.limits.tarpit_after;
-        if after > 0 && self.errors > after {
-            let delay = self.config.timeouts.tarpit_delay.min(MAX_TARPIT);
-            self.held_from.get_or_insert(at);
-            let until = self.now + delay;
-            self.held_until = Some(self.held_until.map_or(until, |held| held.max(until)));
-            self.idle_deadline = None;
+        if after == 0 || self.errors <= after {
+            return;
         }
+        let delay = Session::tarpit_hold(self.config.timeouts.tarpit_delay, self.errors - after);
+        if delay.is_zero() {
+            return;
+        }
+        let until = self.now + delay;
+        match self.hold.as_mut() {
+            Some(hold) => hold.until = hold.until.max(until),
+            None => {
+                self.hold = Some(Hold {
+                    from,
+                    since: self.now,
+                    until,
+                })
+            }
+        }
+        self.idle_deadline = None;
     }
 
     fn close_with(&mut self, reply: Reply) {
@@ -957,8 +1046,7 @@ impl Session {
             self.phase = Phase::Closed;
             self.idle_deadline = None;
             // The last words go out at once, held ones included.
-            self.held_from = None;
-            self.held_until = None;
+            self.hold = None;
             self.data_window = None;
             self.events.push_back(Event::Close);
         }
@@ -975,7 +1063,7 @@ impl Session {
     fn arm_idle_timer(&mut self, now: Instant) {
         let t = &self.config.timeouts;
         let bound = match self.phase {
-            _ if self.held_from.is_some() => None,
+            _ if self.hold.is_some() => None,
             Phase::Awaiting(_) | Phase::Closed => None,
             Phase::Data(_) | Phase::Chunk(_) => Some(t.data),
             Phase::Command | Phase::Refused => Some(t.command),

@@ -727,6 +727,9 @@ impl Harness {
     }
 }
 
+const UNKNOWN: &str = "500 5.5.2 Command unrecognized\r\n";
+
+/// Ten errors allowed, the tarpit from the third on, one second a step.
 fn tarpitted() -> Harness {
     let mut c = config();
     c.limits.errors = 10;
@@ -737,28 +740,52 @@ fn tarpitted() -> Harness {
 }
 
 #[test]
+fn tarpit_hold_grows_with_each_error_up_to_the_cap() {
+    let second = Duration::from_secs(1);
+    assert_eq!(Session::tarpit_hold(second, 1), second);
+    assert_eq!(Session::tarpit_hold(second, 7), Duration::from_secs(7));
+    assert_eq!(Session::tarpit_hold(second, 30), super::session::MAX_TARPIT);
+    assert_eq!(Session::tarpit_hold(second, 31), super::session::MAX_TARPIT);
+    assert_eq!(
+        Session::tarpit_hold(Duration::MAX, u32::MAX),
+        super::session::MAX_TARPIT
+    );
+    assert_eq!(Session::tarpit_hold(Duration::ZERO, 5), Duration::ZERO);
+}
+
+#[test]
 fn errors_past_tarpit_after_are_held_back() {
     let mut h = tarpitted();
-    let unknown = "500 5.5.2 Command unrecognized\r\n";
-    assert_eq!(h.send(b"FOO\r\n"), unknown);
-    assert_eq!(h.send(b"FOO\r\n"), unknown);
-    // Third error: held for the tarpit delay (1 s); pipelined commands wait too.
+    assert_eq!(h.send(b"FOO\r\n"), UNKNOWN);
+    assert_eq!(h.send(b"FOO\r\n"), UNKNOWN);
+    assert!(h.session.wants_input());
+    // Third error, one past tarpit_after: held 1 s; the pipelined NOOP waits
+    // unread, and no idle timer runs meanwhile.
     assert_eq!(h.send(b"FOO\r\nNOOP\r\n"), "");
     assert!(!h.session.wants_input());
-    assert_eq!(
-        h.session.poll_timeout(),
-        Some(h.now + Duration::from_secs(1))
-    );
+    let released = h.now + Duration::from_secs(1);
+    assert_eq!(h.session.poll_timeout(), Some(released));
     assert_eq!(h.advance(Duration::from_millis(999)), "");
+    assert!(!h.session.wants_input());
     assert_eq!(
         h.advance(Duration::from_millis(1)),
-        format!("{unknown}250 2.0.0 Ok\r\n")
+        format!("{UNKNOWN}250 2.0.0 Ok\r\n")
     );
     assert!(h.session.wants_input());
-    // Every later error waits as long; a good command does not wait.
-    assert_eq!(h.send(b"FOO\r\n"), "");
-    assert_eq!(h.advance(Duration::from_millis(999)), "");
-    assert_eq!(h.advance(Duration::from_millis(1)), unknown);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(released + Duration::from_secs(300))
+    );
+    // The fourth waits 2 s, the fifth 3 s; a good command does not wait.
+    for (error, held) in [(4, 2000), (5, 3000)] {
+        assert_eq!(h.send(b"FOO\r\n"), "", "error {error}");
+        assert_eq!(
+            h.session.poll_timeout(),
+            Some(h.now + Duration::from_millis(held))
+        );
+        assert_eq!(h.advance(Duration::from_millis(held - 1)), "");
+        assert_eq!(h.advance(Duration::from_millis(1)), UNKNOWN);
+    }
     assert_eq!(h.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
 }
 
@@ -767,14 +794,45 @@ fn tarpit_delay_is_capped() {
     let mut c = config();
     c.limits.errors = 100;
     c.limits.tarpit_after = 1;
-    c.timeouts.tarpit_delay = Duration::from_secs(120);
+    c.timeouts.tarpit_delay = Duration::from_secs(20);
     let mut h = Harness::new(c);
     h.take_output();
-    h.send(b"FOO\r\n");
-    h.send(b"FOO\r\n");
+    assert_eq!(h.send(b"FOO\r\n"), UNKNOWN);
+    // 20 s for the first error past tarpit_after ...
+    assert_eq!(h.send(b"FOO\r\n"), "");
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(20))
+    );
+    assert_eq!(h.advance(Duration::from_secs(20)), UNKNOWN);
+    // ... and 30 s, not 40, for the second.
+    assert_eq!(h.send(b"FOO\r\n"), "");
     assert_eq!(
         h.session.poll_timeout(),
         Some(h.now + super::session::MAX_TARPIT)
+    );
+    assert_eq!(h.advance(Duration::from_millis(29_999)), "");
+    assert_eq!(h.advance(Duration::from_millis(1)), UNKNOWN);
+}
+
+#[test]
+fn refused_recipients_are_tarpitted_too() {
+    let mut c = config();
+    c.limits.tarpit_after = 1;
+    let mut h = Harness::new(c).with_rule(|e| match e {
+        Event::Rcpt(..) => Verdict::Refuse(table::relay_denied()),
+        _ => Verdict::Continue,
+    });
+    h.take_output();
+    h.send(b"EHLO c.example\r\nMAIL FROM:<s@example.org>\r\n");
+    let denied = table::relay_denied().to_string() + "\r\n";
+    assert_eq!(h.send(b"RCPT TO:<a@elsewhere.example>\r\n"), denied);
+    // The second refusal is held with the RSET pipelined behind it.
+    assert_eq!(h.send(b"RCPT TO:<b@elsewhere.example>\r\nRSET\r\n"), "");
+    assert_eq!(h.advance(Duration::from_millis(999)), "");
+    assert_eq!(
+        h.advance(Duration::from_millis(1)),
+        format!("{denied}250 2.0.0 Ok\r\n")
     );
 }
 
@@ -785,21 +843,35 @@ fn the_error_budget_closes_at_once_even_when_tarpitted() {
     c.limits.tarpit_after = 1;
     let mut h = Harness::new(c);
     h.take_output();
-    let unknown = "500 5.5.2 Command unrecognized\r\n";
-    assert_eq!(h.send(b"FOO\r\n"), unknown);
+    assert_eq!(h.send(b"FOO\r\n"), UNKNOWN);
     assert_eq!(h.send(b"FOO\r\n"), "");
-    assert_eq!(h.advance(Duration::from_secs(1)), unknown);
-    // The third error is held; the fourth, read once it is out, spends the
-    // budget: its 421 follows at once.
+    assert_eq!(h.advance(Duration::from_secs(1)), UNKNOWN);
+    // The third error is held 2 s; the fourth, read once it is out, spends
+    // the budget: its 421 follows with no delay of its own.
     assert_eq!(h.send(b"FOO\r\nFOO\r\n"), "");
-    assert_eq!(h.advance(Duration::from_millis(999)), "");
+    assert_eq!(h.advance(Duration::from_millis(1999)), "");
     assert_eq!(
         h.advance(Duration::from_millis(1)),
-        format!("{unknown}421 4.7.0 Too many errors; closing connection\r\n")
+        format!("{UNKNOWN}421 4.7.0 Too many errors; closing connection\r\n")
+    );
+    assert!(h.session.is_closed());
+    assert_eq!(h.session.poll_timeout(), None);
+}
+
+#[test]
+fn held_replies_go_out_at_once_when_the_session_ends() {
+    let mut h = tarpitted();
+    h.send(b"FOO\r\nFOO\r\n");
+    assert_eq!(h.send(b"FOO\r\n"), "");
+    h.session.begin_shutdown();
+    assert_eq!(
+        h.take_output(),
+        format!("{UNKNOWN}421 4.3.2 Service shutting down; try again later\r\n")
     );
     assert!(h.session.is_closed());
 }
 
+/// 100 octets a second over 10 s windows: 1000 octets each.
 fn rate_limited() -> Harness {
     let mut c = config();
     c.limits.min_data_rate = 100;
@@ -810,25 +882,44 @@ fn rate_limited() -> Harness {
     h
 }
 
+const TOO_SLOW: &str = "421 4.4.2 Data rate too low; closing connection\r\n";
+
 #[test]
 fn data_slower_than_the_floor_ends_the_session() {
     let mut h = rate_limited();
+    // No window before content starts: the command bound is the only timer.
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(300))
+    );
     assert_eq!(
         h.send(b"DATA\r\n"),
         "354 2.0.0 End data with <CR><LF>.<CR><LF>\r\n"
     );
-    // 100 B/s over 10 s: 1000 octets per window. 999 arrive in the first.
-    h.send(&[b'a'; 999]);
-    assert_eq!(
-        h.session.poll_timeout(),
-        Some(h.now + Duration::from_secs(10))
-    );
-    assert_eq!(
-        h.advance(Duration::from_secs(10)),
-        "421 4.4.2 Data rate too low; closing connection\r\n"
-    );
+    let window_end = h.now + Duration::from_secs(10);
+    assert_eq!(h.session.poll_timeout(), Some(window_end));
+    // 999 octets in the first window: one short.
+    h.now += Duration::from_secs(3);
+    assert_eq!(h.send(&[b'a'; 999]), "");
+    assert_eq!(h.session.poll_timeout(), Some(window_end));
+    assert_eq!(h.advance(Duration::from_millis(6999)), "");
+    assert!(!h.session.is_closed());
+    assert_eq!(h.advance(Duration::from_millis(1)), TOO_SLOW);
     assert!(h.session.is_closed());
     assert!(h.messages().is_empty());
+    assert!(h.events.contains(&Event::Reset));
+}
+
+#[test]
+fn octets_after_the_window_end_count_for_the_next_window() {
+    let mut h = rate_limited();
+    h.send(b"DATA\r\n");
+    h.send(&[b'a'; 999]);
+    // The shell's timer has not fired yet when the 1000th octet arrives at
+    // the window's end: it is too late for this window.
+    h.now += Duration::from_secs(10);
+    assert_eq!(h.send(b"a"), TOO_SLOW);
+    assert!(h.session.is_closed());
 }
 
 #[test]
@@ -836,13 +927,16 @@ fn data_at_the_floor_goes_on_window_after_window() {
     let mut h = rate_limited();
     // An empty header section, so the lines below are body.
     h.send(b"DATA\r\n\r\n");
-    // Ten lines of 98 octets and CRLF: exactly the 1000 octets a window needs.
+    // Ten lines of 98 octets and CRLF, with the empty line before them the
+    // first time: at least the 1000 octets a window needs.
     let window = [[b'a'; 98].as_slice(), b"\r\n"].concat().repeat(10);
-    for _ in 0..3 {
+    for n in 0..3 {
         h.send(&window);
-        assert_eq!(h.advance(Duration::from_secs(10)), "");
+        assert_eq!(h.advance(Duration::from_secs(10)), "", "window {n}");
     }
-    h.send(b".\r\n");
+    // The last window is partial: it is not checked.
+    h.now += Duration::from_secs(9);
+    assert_eq!(h.send(b".\r\n"), "250 2.0.0 Ok: queued\r\n");
     assert_eq!(h.messages().len(), 1);
     // Between messages no rate applies: the command timeout does.
     assert_eq!(
@@ -852,12 +946,93 @@ fn data_at_the_floor_goes_on_window_after_window() {
 }
 
 #[test]
-fn bdat_chunks_are_held_to_the_floor_too() {
+fn bdat_chunks_share_one_window() {
     let mut h = rate_limited();
-    assert_eq!(h.send(b"BDAT 5000\r\n"), "");
-    h.send(&[b'a'; 10]);
+    assert_eq!(h.send(b"BDAT 600\r\n"), "", "chunk octets still to come");
+    assert_eq!(h.send(&[b'a'; 600]), "250 2.0.0 600 octets received\r\n");
+    let window_end = h.now + Duration::from_secs(10);
+    // A new chunk does not restart the window: 900 octets by its end.
+    h.now += Duration::from_secs(5);
     assert_eq!(
-        h.advance(Duration::from_secs(10)),
-        "421 4.4.2 Data rate too low; closing connection\r\n"
+        h.send(&[b"BDAT 300\r\n".as_slice(), &[b'b'; 300]].concat()),
+        "250 2.0.0 300 octets received\r\n"
+    );
+    assert_eq!(h.session.poll_timeout(), Some(window_end));
+    assert_eq!(h.advance(Duration::from_secs(5)), TOO_SLOW);
+    assert!(h.messages().is_empty());
+}
+
+#[test]
+fn a_refused_bdat_chunk_is_held_to_the_floor() {
+    let mut h = Harness::new(SessionConfig {
+        limits: Limits {
+            min_data_rate: 100,
+            ..config().limits
+        },
+        timeouts: Timeouts {
+            data_rate_window: Duration::from_secs(10),
+            ..config().timeouts
+        },
+        ..config()
+    });
+    h.take_output();
+    // Refused (no MAIL), yet its 5000 octets must still be read: at the floor.
+    h.send(b"EHLO c.test\r\nBDAT 5000\r\n");
+    h.take_output();
+    h.send(&[b'a'; 10]);
+    assert_eq!(h.advance(Duration::from_secs(10)), TOO_SLOW);
+}
+
+#[test]
+fn the_rate_window_pauses_while_a_reply_is_held() {
+    let mut c = config();
+    c.limits.min_data_rate = 100;
+    c.limits.tarpit_after = 1;
+    c.timeouts.data_rate_window = Duration::from_secs(10);
+    c.timeouts.tarpit_delay = Duration::from_secs(5);
+    let mut h = Harness::new(c);
+    h.take_output();
+    h.send(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n");
+    let start = h.now;
+    // An empty header section, then body lines: 600 octets ...
+    let first = [b"\r\n".as_slice(), &[b'a'; 596], b"\r\n"].concat();
+    assert_eq!(
+        h.send(&[b"BDAT 600\r\n".as_slice(), &first].concat()),
+        "250 2.0.0 600 octets received\r\n"
+    );
+    // Between chunks the client errs twice; the second reply is held 5 s
+    // (3 s to 8 s), and the window (due at 10 s) waits as long.
+    h.now = start + Duration::from_secs(3);
+    assert_eq!(h.send(b"FOO\r\nFOO\r\n"), UNKNOWN);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(start + Duration::from_secs(8))
+    );
+    assert_eq!(h.advance(Duration::from_secs(5)), UNKNOWN);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(start + Duration::from_secs(15))
+    );
+    // ... and 400 more by the shifted end make the 1000 the window needs.
+    h.now = start + Duration::from_secs(14);
+    let last = [[b'b'; 398].as_slice(), b"\r\n"].concat();
+    assert_eq!(
+        h.send(&[b"BDAT 400 LAST\r\n".as_slice(), &last].concat()),
+        "250 2.0.0 Ok: queued\r\n"
+    );
+    assert_eq!(h.messages().len(), 1);
+}
+
+#[test]
+fn a_floor_under_one_octet_per_window_is_no_floor() {
+    let mut c = config();
+    c.limits.min_data_rate = 1;
+    c.timeouts.data_rate_window = Duration::from_millis(999);
+    let mut h = Harness::new(c);
+    h.take_output();
+    h.send(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(600))
     );
 }
