@@ -16,15 +16,17 @@ to. Loopback only; everything it starts is stopped when it ends.
 """
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
 import sys
+import platform
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
-from run import install, spread, write_readme  # noqa: E402
+from run import install, output, spread, write_readme  # noqa: E402
 
 BEGIN, END = "<!-- tls:begin -->", "<!-- tls:end -->"
 SHAPES = ((1024, 1), (1024, 10))
@@ -66,7 +68,11 @@ def main():
     work = tempfile.mkdtemp(prefix="ringwall-tls-")
     sink = peers.start_loadgen_sink(cpu=1)
     ringwall = peers.start_ringwall(work, 0, sink.port, extra=certificate(work))
-    lines = ["| shape | plaintext msgs/s | STARTTLS msgs/s | ratio | plaintext msgs/CPU-s | STARTTLS msgs/CPU-s | ratio |",
+    lines = [f"{datetime.date.today()}, ringwall {output('git', '-C', peers.ROOT, 'describe', '--always', '--dirty')}, "
+             f"{output('rustc', '--version')}, {output('openssl', 'version')}, Linux {platform.release()}; "
+             f"{args.duration} s per run after a 1 s warm-up, {args.repeat} interleaved repetitions.",
+             "",
+             "| shape | plaintext msgs/s | STARTTLS msgs/s | ratio | plaintext msgs/CPU-s | STARTTLS msgs/CPU-s | ratio |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     try:
         for size, per_session in SHAPES:
