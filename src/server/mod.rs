@@ -9,6 +9,7 @@
 mod connection;
 mod cpus;
 mod listener;
+pub(crate) mod mesh;
 mod proxy_header;
 mod registry;
 mod settings;
