@@ -13,6 +13,17 @@ use super::error::Position;
 /// Longest value text quoted back in a message, in characters.
 const SHOWN_CHARS: usize = 60;
 
+/// One step of a path into the document: a key, which may itself hold dots
+/// (a code pattern such as `127.0.0.[2..11]` does), or an element of a list or
+/// of an array of tables (the n-th `[[dnsbl]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step<'p> {
+    /// A key of a table.
+    Key(&'p str),
+    /// An element, counting from 0.
+    Index(usize),
+}
+
 /// The position and written text of one value in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Spot {
@@ -40,12 +51,40 @@ impl<'a> Locator<'a> {
     /// The position of the value of a dotted key (`limits.command_line`), if the
     /// file sets it.
     pub(super) fn value(&self, dotted: &str) -> Option<Spot> {
-        self.spot(self.item(dotted)?.as_value()?)
+        self.value_at(&dotted_path(dotted))
     }
 
     /// The position of element `index` of the array at a dotted key.
     pub(super) fn element(&self, dotted: &str, index: usize) -> Option<Spot> {
-        self.spot(self.item(dotted)?.as_array()?.get(index)?)
+        let mut path = dotted_path(dotted);
+        path.push(Step::Index(index));
+        self.value_at(&path)
+    }
+
+    /// The position of the value at `path`, if the file sets it.
+    pub(super) fn value_at(&self, path: &[Step<'_>]) -> Option<Spot> {
+        self.spot(self.item(path)?.as_value()?)
+    }
+
+    /// Where the key ending `path` is written: the place to point at when the
+    /// key itself is wrong, as a code pattern can be.
+    pub(super) fn key_position(&self, path: &[Step<'_>]) -> Option<Position> {
+        let (Step::Key(name), parent) = path.split_last()? else {
+            return None;
+        };
+        let span = self.item(parent)?.as_table_like()?.key(name)?.span()?;
+        Some(position(self.source, span.start))
+    }
+
+    /// Where the table at `path` starts: the `[[dnsbl]]` header of an entry,
+    /// or the `{` of an inline table. Points at an entry a key is missing from.
+    pub(super) fn table_position(&self, path: &[Step<'_>]) -> Option<Position> {
+        let span = match self.item(path)? {
+            Item::Table(table) => table.span(),
+            Item::Value(value) => value.span(),
+            _ => None,
+        }?;
+        Some(position(self.source, span.start))
     }
 
     /// The dotted key whose name or value covers byte `offset`, innermost first;
@@ -62,10 +101,12 @@ impl<'a> Locator<'a> {
         Some(raw.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
-    fn item(&self, dotted: &str) -> Option<&Item> {
-        dotted
-            .split('.')
-            .try_fold(self.document.as_item(), |item, name| item.get(name))
+    fn item(&self, path: &[Step<'_>]) -> Option<&Item> {
+        path.iter()
+            .try_fold(self.document.as_item(), |item, step| match *step {
+                Step::Key(name) => item.get(name),
+                Step::Index(index) => item.get(index),
+            })
     }
 
     fn spot(&self, value: &Value) -> Option<Spot> {
@@ -89,6 +130,11 @@ impl<'a> Locator<'a> {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// The steps of a dotted key such as `limits.command_line`.
+fn dotted_path(dotted: &str) -> Vec<Step<'_>> {
+    dotted.split('.').map(Step::Key).collect()
 }
 
 /// The 1-based line and column (in characters) of a byte offset in `source`.
@@ -224,6 +270,55 @@ inline = { a = 1, b = \"x\" }
         );
         assert_eq!(locator.element("server.listen", 2), None);
         assert_eq!(locator.element("server.hostname", 0), None);
+    }
+
+    #[test]
+    fn paths_reach_into_arrays_of_tables_and_dotted_names() {
+        let source = "\
+inline = [{ zone = \"c.example\", codes = { \"127.0.0.2\" = 1 } }]
+[[dnsbl]]
+zone = \"a.example\"
+
+[[dnsbl]]
+zone = \"b.example\"
+[dnsbl.codes]
+\"127.0.0.[2..3]\" = 3
+";
+        let locator = Locator::new(source).unwrap();
+        let path = |steps: &[Step<'static>]| steps.to_vec();
+        let second = path(&[Step::Key("dnsbl"), Step::Index(1)]);
+        let zone = [second.clone(), vec![Step::Key("zone")]].concat();
+        assert_eq!(
+            locator.value_at(&zone),
+            Some(Spot {
+                position: at(6, 8),
+                written: "\"b.example\"".into()
+            })
+        );
+        let code = [
+            second.clone(),
+            vec![Step::Key("codes"), Step::Key("127.0.0.[2..3]")],
+        ]
+        .concat();
+        assert_eq!(
+            locator.value_at(&code).map(|spot| spot.position),
+            Some(at(8, 20))
+        );
+        assert_eq!(locator.key_position(&code), Some(at(8, 1)));
+        assert_eq!(locator.table_position(&second), Some(at(5, 1)));
+        assert_eq!(
+            locator.table_position(&path(&[Step::Key("dnsbl"), Step::Index(0)])),
+            Some(at(2, 1))
+        );
+        let inline = path(&[Step::Key("inline"), Step::Index(0)]);
+        assert_eq!(locator.table_position(&inline), Some(at(1, 11)));
+        let inline_code = [inline, vec![Step::Key("codes"), Step::Key("127.0.0.2")]].concat();
+        assert_eq!(locator.key_position(&inline_code), Some(at(1, 43)));
+        assert_eq!(
+            locator.value_at(&path(&[Step::Key("dnsbl"), Step::Index(2)])),
+            None
+        );
+        assert_eq!(locator.key_position(&second), None, "an index names no key");
     }
 
     #[test]

@@ -160,21 +160,31 @@ mod tests {
         );
     }
 
-    /// The keys a table takes, as serde lists them when it meets an unknown one.
+    /// The keys a table (or each entry of an array of tables, `[[dnsbl]]`)
+    /// takes, as serde lists them when it meets an unknown one.
     fn schema_keys(table: &str) -> Vec<String> {
-        let probe = if table.is_empty() {
-            "zz_probe = 1".to_string()
+        let probes = if table.is_empty() {
+            vec!["zz_probe = 1".to_string()]
         } else {
-            format!("[{table}]\nzz_probe = 1")
+            vec![
+                format!("[{table}]\nzz_probe = 1"),
+                format!("[[{table}]]\nzz_probe = 1"),
+            ]
         };
-        let error = toml::from_str::<Config>(&probe).unwrap_err();
-        let listed = error.message().split_once("expected").unwrap().1;
-        listed
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_string)
-            .collect()
+        probes
+            .iter()
+            .map(|probe| {
+                let error = toml::from_str::<Config>(probe).unwrap_err();
+                let listed = error.message().split_once("expected").unwrap().1;
+                listed
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .find(|keys| !keys.is_empty())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -183,14 +193,16 @@ mod tests {
         assert_eq!(
             tables,
             [
-                "server", "upstream", "domains", "limits", "timeouts", "log", "tls"
+                "server", "upstream", "domains", "limits", "timeouts", "log", "tls", "dns", "rbl",
+                "dnsbl", "dnswl"
             ]
         );
         let document = Locator::new(EMBEDDED_DEFAULT).unwrap();
         for table in &tables {
             for key in schema_keys(table) {
                 let dotted = format!("{table}.{key}");
-                // Keys unset by default (file paths) are shown as a commented example.
+                // Keys unset by default (file paths, list entries) are shown as
+                // a commented example.
                 let example = format!("\n# {key} = ");
                 assert!(
                     document.value(&dotted).is_some() || EMBEDDED_DEFAULT.contains(&example),
@@ -198,6 +210,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_commented_zone_examples_load_without_a_warning() {
+        let start = EMBEDDED_DEFAULT.find("\n# [[dnsbl]]\n").unwrap() + 1;
+        let example: String = EMBEDDED_DEFAULT[start..]
+            .lines()
+            .take_while(|line| line.starts_with('#'))
+            .map(|line| format!("{}\n", line.trim_start_matches('#').trim_start()))
+            .collect();
+        let source = format!("[domains]\naccept = [\"example.net\"]\n{example}");
+        let loaded = parse(&source, "example.toml").unwrap();
+        assert_eq!(loaded.warnings, vec![]);
+        let zones: Vec<&str> = (loaded.config.dnsbl.iter())
+            .chain(&loaded.config.dnswl)
+            .map(|zone| zone.zone.as_str())
+            .collect();
+        assert_eq!(
+            zones,
+            [
+                "zen.spamhaus.org",
+                "bl.spamcop.net",
+                "multi.uribl.com",
+                "list.dnswl.org"
+            ]
+        );
     }
 
     #[test]
@@ -232,8 +270,8 @@ mod tests {
             errors("# mine\n[upstraem]\naddress = \"127.0.0.1:10025\"\n"),
             [
                 "ringwall.toml:2:2: upstraem: unknown key `upstraem`; the top level takes the tables `server`, \
-              `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`; fix: correct the spelling to one of \
-              those, or remove the key"
+              `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `dnsbl`, `dnswl`; \
+              fix: correct the spelling to one of those, or remove the key"
             ]
         );
     }

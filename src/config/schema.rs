@@ -3,10 +3,12 @@
 //! The names here are a contract with tools outside the project (`[server] listen`,
 //! `hostname`, `shards`, `max_message_size`, `[upstream] address`, `xforward`,
 //! `[domains] accept`, `[server] proxy_protocol_from`, `[tls] certificate` and
-//! `private_key` are fixed); rename nothing without a deprecation path.
+//! `private_key`, `[dns] resolvers`, `[[dnsbl]] zone` and `weight`, `[rbl]
+//! reject_threshold` are fixed); rename nothing without a deprecation path.
 //! Unknown keys are errors (`deny_unknown_fields`) so a typo never silently falls
 //! back to a default.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::units::{ByteSize, HumanDuration};
+use crate::rbl::{KeyMode, Preset};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -34,6 +37,14 @@ pub struct Config {
     pub log: LogConfig,
     /// The certificate STARTTLS presents; STARTTLS is offered only when set.
     pub tls: TlsConfig,
+    /// The recursive resolvers DNS lookups go to, and how they are asked.
+    pub dns: DnsConfig,
+    /// Connection triage: what the DNSBL/DNSWL score leads to.
+    pub rbl: RblConfig,
+    /// `[[dnsbl]]`: blocklists, each listing adding its weight.
+    pub dnsbl: Vec<ZoneConfig>,
+    /// `[[dnswl]]`: allowlists, each listing subtracting (weights written negative).
+    pub dnswl: Vec<ZoneConfig>,
 }
 
 /// `[tls]`: the server certificate for STARTTLS.
@@ -239,6 +250,101 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// `[dns]`: the resolvers behind every DNS lookup and the per-shard bounds on
+/// asking them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfig {
+    /// Recursive resolvers, one address or a list. A local one: Spamhaus and
+    /// URIBL answer queries relayed by public resolvers with error codes.
+    #[serde(deserialize_with = "super::units::one_or_many")]
+    pub resolvers: Vec<SocketAddr>,
+    /// Bound on one attempt of a query, and on a lookup's wait for an
+    /// in-flight slot.
+    pub timeout: HumanDuration,
+    /// Times a query is sent, each to the next resolver, before its lookup
+    /// counts as failed.
+    pub attempts: u32,
+    /// Queries one shard may have in flight, one UDP socket each; past it a
+    /// lookup waits up to `timeout` for a slot, then fails (invariant 3).
+    pub max_in_flight: u32,
+    /// Idle UDP sockets a shard keeps open for its next queries (0: a new
+    /// socket for every query).
+    pub sockets: u32,
+    /// Queries a socket carries before it is replaced by one on a new random
+    /// source port.
+    pub rotate_after: u32,
+}
+
+/// What a client that reached `[rbl] reject_threshold` gets.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RblAction {
+    /// It may go on to RCPT, where each recipient is refused with 550 5.7.1,
+    /// so its HELO, sender and recipients get logged (postscreen's `enforce`).
+    #[default]
+    Enforce,
+    /// The banner is 554 5.7.1, every command but QUIT then gets 503 5.5.1
+    /// (RFC 5321 §3.1; postscreen's `drop` closes at once instead).
+    Drop,
+}
+
+/// `[rbl]`: connection triage on the DNSBL/DNSWL score.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RblConfig {
+    /// A client whose summed weights reach this is refused.
+    pub reject_threshold: f64,
+    /// What a refused client gets.
+    pub action: RblAction,
+    /// How long after connect the DNS answers may take; later ones count as
+    /// failed lookups (each zone's `fail_open` decides) and only fill the cache.
+    pub budget: HumanDuration,
+    /// Loopback clients (127.0.0.0/8, ::1) skip triage.
+    pub skip_loopback: bool,
+    /// How long a client that passed skips triage on later connections (0: never).
+    pub pass_ttl: HumanDuration,
+    /// Shortest time an answer is cached, whatever TTL the list gives.
+    pub cache_min_ttl: HumanDuration,
+    /// Longest time an answer is cached, so a delisting takes effect.
+    pub cache_max_ttl: HumanDuration,
+    /// Answers cached per shard (0: none).
+    pub cache_entries: u32,
+    /// How long the banner is held to catch clients that talk first (0: off).
+    pub pregreet_wait: HumanDuration,
+    /// Client networks that skip triage.
+    pub allow: Vec<IpNet>,
+    /// Client networks refused as if they had reached the threshold.
+    pub deny: Vec<IpNet>,
+}
+
+/// One `[[dnsbl]]` or `[[dnswl]]` entry: a DNS list zone and what its answers
+/// are worth. `rbl::Zone` compiles it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZoneConfig {
+    /// The DNS zone asked, e.g. `zen.spamhaus.org`; may hold a subscription
+    /// key, so it is never shown to a client or used as a rule name.
+    pub zone: String,
+    /// What a listing adds: positive for a blocklist, negative for an
+    /// allowlist (postscreen's convention); unset means 1 or -1. Not with `codes`.
+    pub weight: Option<f64>,
+    /// What replies call the list; unset: the preset's name or "a DNS blocklist".
+    pub display_name: Option<String>,
+    /// A list whose codes, error codes, key and name ringwall knows.
+    pub preset: Option<Preset>,
+    /// Postscreen patterns (`127.0.0.[2..11]`) and their weights: only these
+    /// answers are listings, each matching pattern adding its weight once.
+    pub codes: Option<BTreeMap<String, f64>>,
+    /// Query by client address or by domain; unset: the preset's, else `ip`.
+    pub key: Option<KeyMode>,
+    /// A failed lookup counts as not listed (true) or may defer the client.
+    pub fail_open: bool,
+    /// Rule-name stem (`[A-Z][A-Z0-9_]*`); unset: the preset's, else derived
+    /// from the zone without its first label.
+    pub rule: Option<String>,
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -305,6 +411,53 @@ impl Default for TimeoutsConfig {
             tls_handshake: HumanDuration(Duration::from_secs(30)),
             tarpit_delay: HumanDuration(Duration::from_secs(1)),
             data_rate_window: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            resolvers: vec![SocketAddr::from(([127, 0, 0, 1], 53))],
+            timeout: HumanDuration(Duration::from_millis(150)),
+            attempts: 2,
+            max_in_flight: 1_024,
+            sockets: 4,
+            rotate_after: 1_000,
+        }
+    }
+}
+
+impl Default for RblConfig {
+    fn default() -> Self {
+        RblConfig {
+            reject_threshold: 3.0,
+            action: RblAction::Enforce,
+            budget: HumanDuration(Duration::from_millis(300)),
+            skip_loopback: true,
+            pass_ttl: HumanDuration(Duration::from_secs(3600)),
+            cache_min_ttl: HumanDuration(Duration::from_secs(60)),
+            cache_max_ttl: HumanDuration(Duration::from_secs(3600)),
+            cache_entries: 100_000,
+            pregreet_wait: HumanDuration(Duration::ZERO),
+            allow: Vec::new(),
+            deny: Vec::new(),
+        }
+    }
+}
+
+impl Default for ZoneConfig {
+    /// No zone (an entry without `zone` is refused by the checks), fail-open.
+    fn default() -> Self {
+        ZoneConfig {
+            zone: String::new(),
+            weight: None,
+            display_name: None,
+            preset: None,
+            codes: None,
+            key: None,
+            fail_open: true,
+            rule: None,
         }
     }
 }

@@ -3,15 +3,21 @@
 //! all findings at once, each located at its key's line.
 //!
 //! Besides checking, this normalises `domains.accept` to lower case.
+//!
+//! The DNS and DNSBL/DNSWL checks live in [`dnsbl`].
+
+mod dnsbl;
 
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ipnet::IpNet;
+
 use super::domain;
 use super::error::{ConfigError, ConfigWarning, Position, Shown};
-use super::locate::Locator;
+use super::locate::{Locator, Step};
 use super::schema::{
     Config, LimitsConfig, ServerConfig, TimeoutsConfig, TlsConfig, UpstreamConfig, UpstreamTlsMode,
 };
@@ -41,6 +47,9 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     tarpit_and_rate(&mut check, &config.limits, &config.timeouts);
     log_level(&mut check, &config.log.level);
     tls(&mut check, &config.tls);
+    dnsbl::dns(&mut check, config);
+    dnsbl::rbl(&mut check, &config.rbl);
+    dnsbl::zones(&mut check, &config.dnsbl, &config.dnswl);
     let mut findings = check.findings;
     findings
         .errors
@@ -131,10 +140,19 @@ fn server(check: &mut Checker<'_>, server: &ServerConfig) {
             check.at_least(key, value, "1", " (0 refuses every client)", default);
         }
     }
-    for (index, net) in server.proxy_protocol_from.iter().enumerate() {
+    networks(
+        check,
+        "server.proxy_protocol_from",
+        &server.proxy_protocol_from,
+    );
+}
+
+/// A CIDR list: each entry must be a network, with no host bits below its prefix.
+fn networks(check: &mut Checker<'_>, key: &str, nets: &[IpNet]) {
+    for (index, net) in nets.iter().enumerate() {
         if net.trunc() != *net {
             check.entry_error(
-                "server.proxy_protocol_from",
+                key,
                 index,
                 format!("{net} has host bits set below its prefix length"),
                 format!(
@@ -667,6 +685,41 @@ impl Checker<'_> {
         }
     }
 
+    /// Like [`Checker::subject`] for the value at `path` inside a list of
+    /// tables: a value the file does not set is pointed at by its table (the
+    /// entry's `[[dnsbl]]` header), the only way to tell the entries apart.
+    fn subject_at(&self, path: &[Step<'_>], current: impl Display) -> (Option<Position>, Shown) {
+        match self.locator.value_at(path) {
+            Some(spot) => (Some(spot.position), Shown::Written(spot.written)),
+            None => (self.table_of(path), Shown::Default(current.to_string())),
+        }
+    }
+
+    /// The position of the table holding the last step of `path`.
+    fn table_of(&self, path: &[Step<'_>]) -> Option<Position> {
+        let (_, table) = path.split_last()?;
+        self.locator.table_position(table)
+    }
+
+    /// Records one error as given.
+    fn push(
+        &mut self,
+        key: &str,
+        position: Option<Position>,
+        value: Option<Shown>,
+        problem: String,
+        fix: String,
+    ) {
+        self.findings.errors.push(ConfigError {
+            origin: self.origin.to_string(),
+            position,
+            key: Some(key.to_string()),
+            value,
+            problem,
+            fix: Some(fix),
+        });
+    }
+
     fn error(
         &mut self,
         key: &str,
@@ -675,14 +728,21 @@ impl Checker<'_> {
         fix: impl Into<String>,
     ) {
         let (position, value) = self.subject(key, current);
-        self.findings.errors.push(ConfigError {
-            origin: self.origin.to_string(),
-            position,
-            key: Some(key.to_string()),
-            value: Some(value),
-            problem: problem.into(),
-            fix: Some(fix.into()),
-        });
+        self.push(key, position, Some(value), problem.into(), fix.into());
+    }
+
+    /// An error about the value at `path` (see [`Checker::subject_at`]),
+    /// named by its dotted `key` (`dnsbl.weight`).
+    fn error_at(
+        &mut self,
+        key: &str,
+        path: &[Step<'_>],
+        current: impl Display,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let (position, value) = self.subject_at(path, current);
+        self.push(key, position, Some(value), problem.into(), fix.into());
     }
 
     /// An error about element `index` of a list: located at the element, whose text
@@ -693,14 +753,7 @@ impl Checker<'_> {
             .element(key, index)
             .or_else(|| self.locator.value(key))
             .map(|spot| spot.position);
-        self.findings.errors.push(ConfigError {
-            origin: self.origin.to_string(),
-            position,
-            key: Some(key.to_string()),
-            value: None,
-            problem,
-            fix: Some(fix),
-        });
+        self.push(key, position, None, problem, fix);
     }
 
     fn at_least(
@@ -747,7 +800,30 @@ impl Checker<'_> {
     }
 
     fn warn(&mut self, key: &str, current: impl Display, problem: String, fix: String) {
-        let (position, value) = self.subject(key, current);
+        let subject = self.subject(key, current);
+        self.push_warning(key, subject, problem, fix);
+    }
+
+    /// A warning about the value at `path`, as [`Checker::error_at`].
+    fn warn_at(
+        &mut self,
+        key: &str,
+        path: &[Step<'_>],
+        current: impl Display,
+        problem: String,
+        fix: String,
+    ) {
+        let subject = self.subject_at(path, current);
+        self.push_warning(key, subject, problem, fix);
+    }
+
+    fn push_warning(
+        &mut self,
+        key: &str,
+        (position, value): (Option<Position>, Shown),
+        problem: String,
+        fix: String,
+    ) {
         self.findings.warnings.push(ConfigWarning {
             origin: self.origin.to_string(),
             position,
