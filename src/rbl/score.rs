@@ -20,6 +20,9 @@ pub struct Hit {
     pub rule: String,
     /// What it adds (negative for allowlists).
     pub weight: f64,
+    /// The zone's `display_name`, for the reply to a refused client (the
+    /// zone itself may hold a subscription key).
+    pub display_name: String,
 }
 
 /// Why a zone's lookup told nothing about the client.
@@ -89,7 +92,11 @@ impl TriageScore {
     pub fn record(&mut self, zone: &Zone, classification: Classification) {
         match classification {
             Classification::Listed { weight, rule, .. } => {
-                let hit = Hit { rule, weight };
+                let hit = Hit {
+                    rule,
+                    weight,
+                    display_name: zone.display_name().to_string(),
+                };
                 let at = self
                     .hits
                     .partition_point(|other| heavier_first(other, &hit).is_lt());
@@ -258,7 +265,8 @@ mod tests {
             score.hits(),
             [Hit {
                 rule: "RBL_ZEN_XBL".into(),
-                weight: 3.0
+                weight: 3.0,
+                display_name: "Spamhaus ZEN".into(),
             }]
         );
         assert_eq!(score.decide(3.0), Decision::Reject);

@@ -12,8 +12,10 @@ use glommio::net::TcpStream;
 use glommio::timer::Timer;
 
 use super::proxy_header;
+use super::screening::{self, Screened, Screening};
 use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
+use crate::config::RblAction;
 use crate::policy::ClientInfo;
 use crate::relay::{ClientIdentity, Lease, SendError, Trace, received_header, rfc5322_date};
 use crate::smtp::client::UpstreamReply;
@@ -44,6 +46,8 @@ struct Driver {
     transaction_started: Option<Instant>,
     /// Set once the shard began stopping: when to give up on the transaction.
     drain_deadline: Option<Instant>,
+    /// DNSBL/DNSWL triage of the client, started at once.
+    screening: Screening,
 }
 
 /// Serves one client connection to its end.
@@ -68,6 +72,8 @@ pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
         (peer, Vec::new())
     };
     let slot = shard.admit(client.ip()).await;
+    // The lookups run while the banner goes out and the client says EHLO.
+    let screening = Screening::start(&shard.config, shard.triage.as_ref(), client.ip());
     let mut session = Session::new(shard.session_config(), Instant::now());
     if !early.is_empty() {
         session.receive(Instant::now(), &early);
@@ -83,6 +89,7 @@ pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
         counted: 0,
         transaction_started: None,
         drain_deadline: None,
+        screening,
     };
     let admitted = slot.as_ref().map(|_| ()).map_err(|e| *e);
     let mut slot = slot.ok();
@@ -220,6 +227,18 @@ impl Driver {
     }
 
     async fn on_connect(&mut self) -> Verdict {
+        if self.shard.config.rbl.action == RblAction::Drop {
+            let client = self.client.addr.ip();
+            match self.screening.outcome().await {
+                Screened::Pass => {}
+                Screened::Reject { by, .. } => {
+                    return Verdict::Refuse(screening::refusal(554, client, by));
+                }
+                Screened::Defer { .. } => {
+                    return Verdict::Disconnect(screening::deferral(421, client));
+                }
+            }
+        }
         let verdict = self.shard.hooks.connect(&self.client);
         if verdict != Verdict::Continue || !self.shard.config.upstream.fail_closed {
             return verdict;
@@ -239,6 +258,9 @@ impl Driver {
         path: &ForwardPath,
         params: &RcptParams,
     ) -> Verdict {
+        if let Some(refused) = self.enforce_screening(session, path).await {
+            return refused;
+        }
         let verdict = self.shard.hooks.rcpt(&self.client, path, params);
         if verdict != Verdict::Continue {
             return verdict;
@@ -424,6 +446,36 @@ impl Driver {
         Err(Verdict::Refuse(table::upstream_lost()))
     }
 
+    /// With `[rbl] action = "enforce"`, a refused client's recipients are
+    /// refused one by one (postmaster and abuse excepted, so a listed sender
+    /// can still reach whoever can delist it), and each attempt is logged
+    /// with its envelope: what postscreen's enforce is for.
+    async fn enforce_screening(
+        &mut self,
+        session: &Session,
+        path: &ForwardPath,
+    ) -> Option<Verdict> {
+        if self.shard.config.rbl.action != RblAction::Enforce {
+            return None;
+        }
+        let client = self.client.addr.ip();
+        let refusal = match self.screening.outcome().await {
+            Screened::Pass => return None,
+            _ if is_role_address(path) => return None,
+            Screened::Reject { by, rules } => {
+                let refusal = screening::refusal(550, client, by);
+                tracing::info!(client = %client, helo = ?self.client.helo, from = ?session.transaction().map(|t| t.sender.to_string()), to = %path, rules = %rules, reply = %refusal, "recipient refused by client triage");
+                refusal
+            }
+            Screened::Defer { failures } => {
+                let deferral = screening::deferral(450, client);
+                tracing::info!(client = %client, to = %path, failures = %failures, reply = %deferral, "recipient deferred by client triage");
+                deferral
+            }
+        };
+        Some(Verdict::Refuse(refusal))
+    }
+
     /// Ends the upstream side of an unfinished transaction and pools the connection.
     async fn end_upstream_transaction(&mut self) {
         if let Some(mut lease) = self.lease.take()
@@ -563,6 +615,18 @@ impl Driver {
     async fn finish(&mut self) {
         self.end_upstream_transaction().await;
         self.count_buffered(0);
+    }
+}
+
+/// `postmaster` and `abuse` in any domain: the addresses a listed sender
+/// must still reach (RFC 2142; postscreen's enforce lets them through too).
+fn is_role_address(path: &ForwardPath) -> bool {
+    match path {
+        ForwardPath::Postmaster(_) => true,
+        ForwardPath::Mailbox(mailbox) => {
+            let local = mailbox.local_unquoted();
+            local.eq_ignore_ascii_case("postmaster") || local.eq_ignore_ascii_case("abuse")
+        }
     }
 }
 

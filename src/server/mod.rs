@@ -12,6 +12,7 @@ mod listener;
 pub(crate) mod mesh;
 mod proxy_header;
 mod registry;
+mod screening;
 mod settings;
 mod shard;
 mod txlog;
@@ -46,6 +47,10 @@ pub enum ServerError {
         /// glommio's reason.
         reason: String,
     },
+    /// A `[[dnsbl]]` or `[[dnswl]]` entry does not compile (the config
+    /// checks refuse it first; this is for configs built in code).
+    #[error("cannot use a DNS list zone: {0}")]
+    Zone(#[from] crate::rbl::CodeError),
     /// `[tls]` files could not be loaded.
     #[error("cannot start TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
@@ -128,7 +133,15 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         .map(|s| s.iter().map(|(a, _)| *a).collect())
         .unwrap_or_default();
     let stop = Arc::new(AtomicBool::new(false));
-    let mesh = registry::mesh(shard_count);
+    let shared = shard::Shared {
+        config: config.clone(),
+        stop: Arc::clone(&stop),
+        shards: shard_count,
+        tls,
+        count_mesh: registry::mesh(shard_count),
+        triage_mesh: mesh::builder(shard_count),
+        zones: settings::zones(config)?,
+    };
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {
         let placement = if shard_count <= cpus.len() {
@@ -136,13 +149,10 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         } else {
             Placement::Unbound
         };
-        let config = config.clone();
-        let stop = Arc::clone(&stop);
-        let mesh = mesh.clone();
-        let tls = tls.clone();
+        let shared = shared.clone();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("ringwall-shard-{id}"))
-            .spawn(move || shard::run(id, config, listeners, stop, mesh, shard_count, tls))
+            .spawn(move || shard::run(id, listeners, shared))
             .map_err(|e| ServerError::Shard {
                 shard: id,
                 reason: e.to_string(),

@@ -2,6 +2,8 @@
 //! the pure session and the relay use.
 
 use crate::config::{BareNewlines, Config};
+use crate::dns::ResolverSettings;
+use crate::rbl::{CacheLimits, CodeError, ListKind, TriageSettings, Zone};
 use crate::relay::{Announce, UpstreamSettings};
 use crate::smtp::client::Capabilities;
 use crate::smtp::{BareLf, BodyLimits, Extensions, Limits, SessionConfig, Timeouts};
@@ -59,6 +61,40 @@ pub fn session_config(config: &Config, upstream: Option<&Capabilities>) -> Sessi
             data_rate_window: t.data_rate_window.0,
         },
     }
+}
+
+/// The resolver's view of `[dns]`.
+pub fn resolver_settings(config: &Config) -> ResolverSettings {
+    let d = &config.dns;
+    ResolverSettings {
+        servers: d.resolvers.clone(),
+        timeout: d.timeout.0,
+        attempts: d.attempts,
+        max_in_flight: d.max_in_flight as usize,
+        sockets: d.sockets as usize,
+        rotate_after: d.rotate_after,
+    }
+}
+
+/// Triage's view of `[rbl]`.
+pub fn triage_settings(config: &Config) -> TriageSettings {
+    let r = &config.rbl;
+    TriageSettings {
+        cache: CacheLimits {
+            min_ttl: r.cache_min_ttl.0,
+            max_ttl: r.cache_max_ttl.0,
+            entries: r.cache_entries as usize,
+        },
+        pass_ttl: r.pass_ttl.0,
+        reject_threshold: r.reject_threshold,
+    }
+}
+
+/// The zones of `[[dnsbl]]` then `[[dnswl]]`, compiled.
+pub fn zones(config: &Config) -> Result<Vec<Zone>, CodeError> {
+    let block = config.dnsbl.iter().map(|z| Zone::new(z, ListKind::Block));
+    let allow = config.dnswl.iter().map(|z| Zone::new(z, ListKind::Allow));
+    block.chain(allow).collect()
 }
 
 /// The relay's view of `[upstream]`.

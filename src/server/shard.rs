@@ -17,9 +17,11 @@ use glommio::timer::sleep;
 use super::STOP_POLL;
 use super::connection;
 use super::registry::{ClientRegistry, CountMesh};
-use super::settings::{session_config, upstream_settings};
+use super::settings::{resolver_settings, session_config, triage_settings, upstream_settings};
 use crate::config::Config;
+use crate::dns::Resolver;
 use crate::policy::{HeloLiteralCheck, Hooks, RecipientDomains, StageHook};
+use crate::rbl::{Triage, TriageMesh, Zone};
 use crate::relay::Pool;
 use crate::relay::UpstreamTls;
 use crate::smtp::SessionConfig;
@@ -71,6 +73,8 @@ pub struct Shard {
     pub stopping: Semaphore,
     /// STARTTLS, when `[tls]` is configured.
     pub tls: Option<ShardTls>,
+    /// DNSBL/DNSWL triage, when zones are configured.
+    pub triage: Option<Rc<Triage>>,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
     clients: Rc<ClientRegistry>,
@@ -166,18 +170,54 @@ impl Drop for ConnectionSlot {
     }
 }
 
+/// What every shard is started with beside its own listeners.
+#[derive(Clone)]
+pub struct Shared {
+    /// The configuration.
+    pub config: Config,
+    /// Set when the server stops.
+    pub stop: Arc<AtomicBool>,
+    /// How many shards there are.
+    pub shards: usize,
+    /// Certificates.
+    pub tls: TlsMaterial,
+    /// The per-client connection counts' mesh.
+    pub count_mesh: Option<CountMesh>,
+    /// The RBL cache's mesh.
+    pub triage_mesh: Option<TriageMesh>,
+    /// `[[dnsbl]]` and `[[dnswl]]`, compiled once.
+    pub zones: Vec<Zone>,
+}
+
 /// The shard's main task: accept until the stop flag is set, then drain.
-pub async fn run(
-    id: usize,
-    config: Config,
-    listeners: Vec<(std::net::SocketAddr, OwnedFd)>,
-    stop: Arc<AtomicBool>,
-    mesh: Option<CountMesh>,
-    shards: usize,
-    tls: TlsMaterial,
-) {
+pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, shared: Shared) {
+    let Shared {
+        config,
+        stop,
+        shards,
+        tls,
+        count_mesh,
+        triage_mesh,
+        zones,
+    } = shared;
     let clients =
-        ClientRegistry::join(id, shards, config.server.max_connections_per_ip, mesh).await;
+        ClientRegistry::join(id, shards, config.server.max_connections_per_ip, count_mesh).await;
+    let triage = if zones.is_empty() {
+        None
+    } else {
+        let resolver = Rc::new(Resolver::new(resolver_settings(&config)));
+        Some(
+            Triage::join(
+                id,
+                shards,
+                zones.into(),
+                resolver,
+                triage_settings(&config),
+                triage_mesh,
+            )
+            .await,
+        )
+    };
     let domains = RecipientDomains::new(
         config.domains.accept.iter().map(String::as_str),
         config.domains.allow_routing_characters,
@@ -206,6 +246,7 @@ pub async fn run(
         buffered: Cell::new(0),
         stopping: Semaphore::new(0),
         tls: tls.credentials.map(ShardTls::new),
+        triage,
         connections: Cell::new(0),
         clients,
         queue_counter: Cell::new(0),
