@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_lite::{AsyncRead, AsyncWriteExt, FutureExt};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use glommio::timer::Timer;
 
@@ -72,11 +72,24 @@ pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
         (peer, Vec::new())
     };
     let slot = shard.admit(client.ip()).await;
-    // The lookups run while the banner goes out and the client says EHLO.
-    let screening = Screening::start(&shard.config, shard.triage.as_ref(), client.ip());
+    // The lookups run while the banner goes out and the client says EHLO
+    // (none for a connection refused for overload).
+    let triage = shard.triage.as_ref().filter(|_| slot.is_ok());
+    let mut screening = Screening::start(&shard.config, triage, client.ip());
     let mut session = Session::new(shard.session_config(), Instant::now());
-    if !early.is_empty() {
+    // SMTP that came behind a PROXY header was sent before any banner.
+    let mut talked_first = !early.is_empty();
+    if talked_first {
         session.receive(Instant::now(), &early);
+    }
+    if let Some(wait) = screening
+        .pregreet_wait()
+        .filter(|_| !talked_first && slot.is_ok())
+    {
+        talked_first = early_talk(&mut stream, &mut session, wait).await;
+    }
+    if talked_first {
+        screening.talked_first();
     }
     let mut driver = Driver {
         client: ClientInfo {
@@ -615,6 +628,25 @@ impl Driver {
     async fn finish(&mut self) {
         self.end_upstream_transaction().await;
         self.count_buffered(0);
+    }
+}
+
+/// Holds the banner for `wait`, reading what the client sends meanwhile into
+/// the session (answered after the banner, like any pipelined input); true
+/// when it sent anything.
+async fn early_talk(stream: &mut Stream, session: &mut Session, wait: Duration) -> bool {
+    let mut buf = [0u8; 512];
+    let read = async { stream.read(&mut buf).await.ok() };
+    let quiet = async {
+        Timer::new(wait).await;
+        None
+    };
+    match read.or(quiet).await {
+        Some(n) if n > 0 => {
+            session.receive(Instant::now(), &buf[..n]);
+            true
+        }
+        _ => false,
     }
 }
 

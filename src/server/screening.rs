@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_lite::FutureExt;
 use glommio::task::JoinHandle;
@@ -44,6 +44,9 @@ pub enum Screened {
 pub struct Screening {
     state: State,
     deadline: Instant,
+    /// How long the banner waits for a client that talks first (pregreet);
+    /// `None` when off or the client is exempt (allowed, skipped loopback).
+    pregreet_wait: Option<Duration>,
 }
 
 enum State {
@@ -61,9 +64,13 @@ impl Screening {
         let client = client.to_canonical();
         let deadline = Instant::now() + config.rbl.budget.0;
         let rbl = &config.rbl;
+        let exempt = static_list(&rbl.allow, &rbl.deny, client) == Some(true)
+            || (rbl.skip_loopback && client.is_loopback());
+        let pregreet_wait = Some(rbl.pregreet_wait.0).filter(|wait| !exempt && !wait.is_zero());
         let done = |screened| Screening {
             state: State::Done(screened),
             deadline,
+            pregreet_wait,
         };
         match static_list(&rbl.allow, &rbl.deny, client) {
             Some(true) => return done(Screened::Pass),
@@ -90,6 +97,25 @@ impl Screening {
                 threshold: rbl.reject_threshold,
             },
             deadline,
+            pregreet_wait,
+        }
+    }
+
+    /// How long to hold the banner to catch a client that talks first.
+    pub fn pregreet_wait(&self) -> Option<Duration> {
+        self.pregreet_wait
+    }
+
+    /// The client talked before the banner: a bot that does not wait for
+    /// the server, as no real MTA does (RFC 5321 §3.1). It is refused as a
+    /// listed client is, whatever its lists say.
+    pub fn talked_first(&mut self) {
+        if self.pregreet_wait.is_some() {
+            tracing::info!("client talked before the greeting (pregreet)");
+            self.state = State::Done(Screened::Reject {
+                by: "pregreet detection".into(),
+                rules: "PREGREET".into(),
+            });
         }
     }
 
