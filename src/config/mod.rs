@@ -194,7 +194,7 @@ mod tests {
             tables,
             [
                 "server", "upstream", "domains", "limits", "timeouts", "log", "tls", "dns", "rbl",
-                "dnsbl", "dnswl"
+                "greylist", "dnsbl", "dnswl"
             ]
         );
         let document = Locator::new(EMBEDDED_DEFAULT).unwrap();
@@ -270,7 +270,8 @@ mod tests {
             errors("# mine\n[upstraem]\naddress = \"127.0.0.1:10025\"\n"),
             [
                 "ringwall.toml:2:2: upstraem: unknown key `upstraem`; the top level takes the tables `server`, \
-              `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `dnsbl`, `dnswl`; \
+              `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `greylist`, `dnsbl`, \
+              `dnswl`; \
               fix: correct the spelling to one of those, or remove the key"
             ]
         );

@@ -41,6 +41,8 @@ pub struct Config {
     pub dns: DnsConfig,
     /// Connection triage: what the DNSBL/DNSWL score leads to.
     pub rbl: RblConfig,
+    /// Greylisting at RCPT, off by default.
+    pub greylist: GreylistConfig,
     /// `[[dnsbl]]`: blocklists, each listing adding its weight.
     pub dnsbl: Vec<ZoneConfig>,
     /// `[[dnswl]]`: allowlists, each listing subtracting (weights written negative).
@@ -316,6 +318,46 @@ pub struct RblConfig {
     pub allow: Vec<IpNet>,
     /// Client networks refused as if they had reached the threshold.
     pub deny: Vec<IpNet>,
+}
+
+/// `[greylist]`: RFC 6647 greylisting of (client network, sender, recipient)
+/// triplets at RCPT. Off by default: it delays first mail from every new
+/// sender by minutes, which an operator must choose.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GreylistConfig {
+    /// Greylist clients that triage passed and no allowlist named.
+    pub enabled: bool,
+    /// How long a retry must wait after the first attempt (451 4.7.1 before).
+    pub delay: HumanDuration,
+    /// How long a first attempt waits for its retry before it is forgotten.
+    pub retry_window: HumanDuration,
+    /// How long a triplet that passed stays known, refreshed on each use.
+    pub pass_ttl: HumanDuration,
+    /// Passed retries after which the client network skips greylisting (0: never).
+    pub auto_whitelist_after: u32,
+    /// Prefix length that makes an IPv4 client's network (big senders retry
+    /// from another address of their pool).
+    pub ipv4_prefix: u8,
+    /// Prefix length that makes an IPv6 client's network.
+    pub ipv6_prefix: u8,
+    /// Triplets kept per shard at most (the oldest go first).
+    pub entries: u32,
+}
+
+impl Default for GreylistConfig {
+    fn default() -> Self {
+        GreylistConfig {
+            enabled: false,
+            delay: HumanDuration(Duration::from_secs(300)),
+            retry_window: HumanDuration(Duration::from_secs(2 * 86_400)),
+            pass_ttl: HumanDuration(Duration::from_secs(35 * 86_400)),
+            auto_whitelist_after: 5,
+            ipv4_prefix: 24,
+            ipv6_prefix: 64,
+            entries: 200_000,
+        }
+    }
 }
 
 /// One `[[dnsbl]]` or `[[dnswl]]` entry: a DNS list zone and what its answers

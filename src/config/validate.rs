@@ -19,7 +19,8 @@ use super::domain;
 use super::error::{ConfigError, ConfigWarning, Position, Shown};
 use super::locate::{Locator, Step};
 use super::schema::{
-    Config, LimitsConfig, ServerConfig, TimeoutsConfig, TlsConfig, UpstreamConfig, UpstreamTlsMode,
+    Config, GreylistConfig, LimitsConfig, ServerConfig, TimeoutsConfig, TlsConfig, UpstreamConfig,
+    UpstreamTlsMode,
 };
 use super::units::{ByteSize, HumanDuration};
 
@@ -50,6 +51,7 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     dnsbl::dns(&mut check, config);
     dnsbl::rbl(&mut check, &config.rbl);
     dnsbl::zones(&mut check, &config.dnsbl, &config.dnswl);
+    greylist(&mut check, &config.greylist);
     let mut findings = check.findings;
     findings
         .errors
@@ -669,6 +671,46 @@ fn quoted(value: impl Display) -> String {
     format!("\"{value}\"")
 }
 
+/// `[greylist]`: a retry can only pass within the window it is remembered
+/// for, and the networks must be real prefixes.
+fn greylist(check: &mut Checker<'_>, greylist: &GreylistConfig) {
+    let default = GreylistConfig::default();
+    check.non_zero("greylist.delay", greylist.delay, default.delay);
+    if greylist.delay >= greylist.retry_window {
+        let window = greylist.retry_window;
+        check.error(
+            "greylist.delay",
+            quoted(greylist.delay),
+            format!(
+                "must be shorter than [greylist] retry_window ({window}): no retry could ever pass"
+            ),
+            format!("lower it below \"{window}\" or raise retry_window"),
+        );
+    }
+    if !(8..=32).contains(&greylist.ipv4_prefix) {
+        check.error(
+            "greylist.ipv4_prefix",
+            greylist.ipv4_prefix,
+            "must be from 8 to 32",
+            format!(
+                "use 32 for single addresses or a pool's prefix, the default is {}",
+                default.ipv4_prefix
+            ),
+        );
+    }
+    if !(16..=128).contains(&greylist.ipv6_prefix) {
+        check.error(
+            "greylist.ipv6_prefix",
+            greylist.ipv6_prefix,
+            "must be from 16 to 128",
+            format!(
+                "use 128 for single addresses or a pool's prefix, the default is {}",
+                default.ipv6_prefix
+            ),
+        );
+    }
+}
+
 /// Builds located findings; one method per message shape.
 struct Checker<'a> {
     origin: &'a str,
@@ -909,6 +951,18 @@ mod tests {
 
     /// Header field bound, tarpit and data-rate floor: each rule with its
     /// message, and the values just inside each rule accepted.
+    #[test]
+    fn greylist_rules() {
+        assert_refusals(&[(
+            "[greylist]\nenabled = true\ndelay = \"3days\"\nipv4_prefix = 33\nipv6_prefix = 8\n",
+            &[
+                "r.toml:3:9: [greylist] delay = \"3days\": must be shorter than [greylist] retry_window (2days): no retry could ever pass; fix: lower it below \"2days\" or raise retry_window",
+                "r.toml:4:15: [greylist] ipv4_prefix = 33: must be from 8 to 32; fix: use 32 for single addresses or a pool's prefix, the default is 24",
+                "r.toml:5:15: [greylist] ipv6_prefix = 8: must be from 16 to 128; fix: use 128 for single addresses or a pool's prefix, the default is 64",
+            ],
+        )]);
+    }
+
     #[test]
     fn hardening_rules() {
         assert_refusals(&[

@@ -14,9 +14,12 @@
 //! - [`Zone`]: query names and classification.
 //! - [`TriageScore`]: the sum, the explanation and the decision.
 //! - [`Cache`]: a shard's bounded TTL cache.
+//! - [`Greylist`]: RFC 6647 greylisting of (client network, sender,
+//!   recipient) triplets.
 //! - [`Triage`]: the lookups of a client address, on the shard that owns it.
 
 mod cache;
+mod greylist;
 mod pattern;
 mod preset;
 mod score;
@@ -24,6 +27,7 @@ mod triage;
 mod zone;
 
 pub use cache::{Cache, CacheLimits, CacheStats};
+pub use greylist::{GreyDecision, Greylist, GreylistSettings, Triplet, network, normalize_sender};
 pub use pattern::{CodePattern, OctetFlaw, PatternError};
 pub use preset::{KeyMode, Preset};
 pub use score::{Decision, Failure, Hit, TriageScore, ZoneFailure};

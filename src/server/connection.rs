@@ -17,10 +17,11 @@ use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
 use crate::config::RblAction;
 use crate::policy::ClientInfo;
+use crate::rbl::GreyDecision;
 use crate::relay::{ClientIdentity, Lease, SendError, Trace, received_header, rfc5322_date};
 use crate::smtp::client::UpstreamReply;
 use crate::smtp::reply::{Reply, UpstreamStage, mapped_upstream, table};
-use crate::smtp::{Event, ForwardPath, RcptParams, Session, Transaction, Verdict};
+use crate::smtp::{Event, ForwardPath, RcptParams, ReversePath, Session, Transaction, Verdict};
 use crate::tls::Stream;
 
 /// What woke the driver while it waited for the client.
@@ -278,6 +279,9 @@ impl Driver {
         if verdict != Verdict::Continue {
             return verdict;
         }
+        if let Some(deferred) = self.greylist(session, path).await {
+            return deferred;
+        }
         let Some(transaction) = session.transaction() else {
             return Verdict::Refuse(table::need_mail());
         };
@@ -487,6 +491,38 @@ impl Driver {
             }
         };
         Some(Verdict::Refuse(refusal))
+    }
+
+    /// With `[greylist] enabled`, the first attempt of an unknown triplet is
+    /// deferred (451 4.7.1); allowlisted clients, postmaster and abuse are
+    /// spared.
+    async fn greylist(&mut self, session: &Session, path: &ForwardPath) -> Option<Verdict> {
+        let greylist = Rc::clone(self.shard.greylist.as_ref()?);
+        let ForwardPath::Mailbox(recipient) = path else {
+            return None;
+        };
+        if is_role_address(path) {
+            return None;
+        }
+        self.screening.outcome().await;
+        if self.screening.allowlisted() {
+            return None;
+        }
+        let sender = match &session.transaction()?.sender {
+            ReversePath::Null => String::new(),
+            ReversePath::Mailbox(mailbox) => mailbox.to_string(),
+        };
+        let client = self.client.addr.ip();
+        match greylist
+            .check(client, &sender, &recipient.to_string())
+            .await
+        {
+            GreyDecision::Pass => None,
+            GreyDecision::Defer { retry_in } => {
+                tracing::info!(client = %client, from = %sender, to = %recipient, retry_in = ?retry_in, "recipient greylisted");
+                Some(Verdict::Refuse(table::greylisted()))
+            }
+        }
     }
 
     /// Ends the upstream side of an unfinished transaction and pools the connection.

@@ -8,6 +8,7 @@
 
 mod connection;
 mod cpus;
+mod greylisting;
 mod listener;
 pub(crate) mod mesh;
 mod proxy_header;
@@ -140,6 +141,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         tls,
         count_mesh: registry::mesh(shard_count),
         triage_mesh: mesh::builder(shard_count),
+        grey_mesh: mesh::builder(shard_count),
         zones: settings::zones(config)?,
     };
     let mut shards = Vec::with_capacity(shard_count);

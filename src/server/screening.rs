@@ -47,6 +47,8 @@ pub struct Screening {
     /// How long the banner waits for a client that talks first (pregreet);
     /// `None` when off or the client is exempt (allowed, skipped loopback).
     pregreet_wait: Option<Duration>,
+    /// In `[rbl] allow`, or named by an allowlist (a negative hit).
+    allowlisted: bool,
 }
 
 enum State {
@@ -67,10 +69,12 @@ impl Screening {
         let exempt = static_list(&rbl.allow, &rbl.deny, client) == Some(true)
             || (rbl.skip_loopback && client.is_loopback());
         let pregreet_wait = Some(rbl.pregreet_wait.0).filter(|wait| !exempt && !wait.is_zero());
+        let allowed = static_list(&rbl.allow, &rbl.deny, client) == Some(true);
         let done = |screened| Screening {
             state: State::Done(screened),
             deadline,
             pregreet_wait,
+            allowlisted: allowed,
         };
         match static_list(&rbl.allow, &rbl.deny, client) {
             Some(true) => return done(Screened::Pass),
@@ -98,7 +102,14 @@ impl Screening {
             },
             deadline,
             pregreet_wait,
+            allowlisted: false,
         }
+    }
+
+    /// True when the client is in `[rbl] allow` or an allowlist named it
+    /// (known once [`Screening::outcome`] concluded): greylisting spares it.
+    pub fn allowlisted(&self) -> bool {
+        self.allowlisted
     }
 
     /// How long to hold the banner to catch a client that talks first.
@@ -136,6 +147,7 @@ impl Screening {
             };
             let score = task.or(late).await.unwrap_or_else(|| triage.unanswered());
             let screened = conclude(&score, *threshold);
+            self.allowlisted = score.hits().iter().any(|hit| hit.weight < 0.0);
             if screened != Screened::Pass || !score.hits().is_empty() {
                 tracing::info!(
                     outcome = ?screened,

@@ -3,7 +3,7 @@
 
 use crate::config::{BareNewlines, Config};
 use crate::dns::ResolverSettings;
-use crate::rbl::{CacheLimits, CodeError, ListKind, TriageSettings, Zone};
+use crate::rbl::{CacheLimits, CodeError, GreylistSettings, ListKind, TriageSettings, Zone};
 use crate::relay::{Announce, UpstreamSettings};
 use crate::smtp::client::Capabilities;
 use crate::smtp::{BareLf, BodyLimits, Extensions, Limits, SessionConfig, Timeouts};
@@ -87,6 +87,20 @@ pub fn triage_settings(config: &Config) -> TriageSettings {
         },
         pass_ttl: r.pass_ttl.0,
         reject_threshold: r.reject_threshold,
+    }
+}
+
+/// Greylisting's view of `[greylist]`.
+pub fn greylist_settings(config: &Config) -> GreylistSettings {
+    let g = &config.greylist;
+    GreylistSettings {
+        delay: g.delay.0,
+        retry_window: g.retry_window.0,
+        pass_ttl: g.pass_ttl.0,
+        auto_whitelist_after: g.auto_whitelist_after,
+        ipv4_prefix: g.ipv4_prefix,
+        ipv6_prefix: g.ipv6_prefix,
+        entries: g.entries as usize,
     }
 }
 

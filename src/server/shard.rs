@@ -16,8 +16,11 @@ use glommio::timer::sleep;
 
 use super::STOP_POLL;
 use super::connection;
+use super::greylisting::{GreyMesh, Greylisting};
 use super::registry::{ClientRegistry, CountMesh};
-use super::settings::{resolver_settings, session_config, triage_settings, upstream_settings};
+use super::settings::{
+    greylist_settings, resolver_settings, session_config, triage_settings, upstream_settings,
+};
 use crate::config::Config;
 use crate::dns::Resolver;
 use crate::policy::{HeloLiteralCheck, Hooks, RecipientDomains, StageHook};
@@ -75,6 +78,8 @@ pub struct Shard {
     pub tls: Option<ShardTls>,
     /// DNSBL/DNSWL triage, when zones are configured.
     pub triage: Option<Rc<Triage>>,
+    /// Greylisting, when `[greylist] enabled`.
+    pub greylist: Option<Rc<Greylisting>>,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
     clients: Rc<ClientRegistry>,
@@ -185,6 +190,8 @@ pub struct Shared {
     pub count_mesh: Option<CountMesh>,
     /// The RBL cache's mesh.
     pub triage_mesh: Option<TriageMesh>,
+    /// Greylisting's mesh.
+    pub grey_mesh: Option<GreyMesh>,
     /// `[[dnsbl]]` and `[[dnswl]]`, compiled once.
     pub zones: Vec<Zone>,
 }
@@ -198,10 +205,16 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         tls,
         count_mesh,
         triage_mesh,
+        grey_mesh,
         zones,
     } = shared;
     let clients =
         ClientRegistry::join(id, shards, config.server.max_connections_per_ip, count_mesh).await;
+    let greylist = if config.greylist.enabled {
+        Some(Greylisting::join(id, shards, greylist_settings(&config), grey_mesh).await)
+    } else {
+        None
+    };
     let triage = if zones.is_empty() {
         None
     } else {
@@ -247,6 +260,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         stopping: Semaphore::new(0),
         tls: tls.credentials.map(ShardTls::new),
         triage,
+        greylist,
         connections: Cell::new(0),
         clients,
         queue_counter: Cell::new(0),

@@ -152,6 +152,8 @@ pub mod table {
         expn = 502 (5, 5, 1) "EXPN command disabled";
         /// End of data, when the shell gave no reply of its own.
         queued = 250 (2, 0, 0) "Ok: queued";
+        /// RCPT of a triplet greylisting has not seen retried yet (RFC 6647).
+        greylisted = 451 (4, 7, 1) "Greylisted, please try again later";
         /// Any command but QUIT after a refused greeting (RFC 5321 §3.1).
         refused_send_quit = 503 (5, 5, 1) "Service refused; send QUIT";
         /// HELP.
