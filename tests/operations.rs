@@ -223,6 +223,37 @@ fn json_transaction_log() {
     assert!(line.contains("\"verdict\":\"relayed\""), "{line}");
 }
 
+/// The rules that scored a client go into its transaction log line, even
+/// under the threshold: a zone with weight 1 names 127.0.0.1, which delivers.
+#[test]
+fn triage_rules_are_in_the_transaction_log() {
+    let dns = ringwall_loadgen::dnsbl::start(ringwall_loadgen::dnsbl::DnsblConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        zones: vec!["zen.test".parse().unwrap()],
+        listings: vec!["zen.test=1.0.0.127=127.0.0.2".parse().unwrap()],
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = start_sink(Duration::ZERO);
+    let extra = format!(
+        "[dns]\nresolvers = [\"{}\"]\n[rbl]\nskip_loopback = false\n[[dnsbl]]\nzone = \"zen.test\"\nweight = 1\n",
+        dns.local_addr()
+    );
+    let proxy = Proxy::start(dir.path(), sink.local_addr(), &extra);
+    let mut client = session(proxy.addr());
+    queue_id(&client.deliver(&["u@example.net"], &message("rules", "x\r\n")));
+    assert_eq!(client.command("QUIT"), BYE);
+    proxy.signal(libc::SIGTERM);
+    let (status, log) = proxy.wait();
+    assert!(status.success());
+    let line = log
+        .lines()
+        .find(|l| l.contains("ringwall::transaction"))
+        .expect("a transaction line");
+    assert!(line.contains("rules=\"RBL_ZEN_TEST=1.0\""), "{line}");
+}
+
 /// With the first upstream address down, mail goes to the next one.
 #[test]
 fn upstream_failover_to_the_next_address() {

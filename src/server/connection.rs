@@ -416,6 +416,7 @@ impl Driver {
                 .transaction_started
                 .take()
                 .map_or(Duration::ZERO, |t| t.elapsed()),
+            rules: self.screening.rules(),
         });
         verdict
     }

@@ -49,6 +49,8 @@ pub struct Screening {
     pregreet_wait: Option<Duration>,
     /// In `[rbl] allow`, or named by an allowlist (a negative hit).
     allowlisted: bool,
+    /// The rules that scored, for the transaction log (`RBL_ZEN_PBL=1`).
+    rules: String,
 }
 
 enum State {
@@ -75,6 +77,7 @@ impl Screening {
             deadline,
             pregreet_wait,
             allowlisted: allowed,
+            rules: String::new(),
         };
         match static_list(&rbl.allow, &rbl.deny, client) {
             Some(true) => return done(Screened::Pass),
@@ -103,7 +106,14 @@ impl Screening {
             deadline,
             pregreet_wait,
             allowlisted: false,
+            rules: String::new(),
         }
+    }
+
+    /// The rules that scored the client, with their weights, once
+    /// [`Screening::outcome`] concluded; empty when none did.
+    pub fn rules(&self) -> &str {
+        &self.rules
     }
 
     /// True when the client is in `[rbl] allow` or an allowlist named it
@@ -148,6 +158,7 @@ impl Screening {
             let score = task.or(late).await.unwrap_or_else(|| triage.unanswered());
             let screened = conclude(&score, *threshold);
             self.allowlisted = score.hits().iter().any(|hit| hit.weight < 0.0);
+            self.rules = score.explanation();
             if screened != Screened::Pass || !score.hits().is_empty() {
                 tracing::info!(
                     outcome = ?screened,

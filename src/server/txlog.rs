@@ -31,6 +31,9 @@ pub struct TransactionRecord<'a> {
     pub upstream: Option<&'a UpstreamReply>,
     /// From MAIL to the verdict.
     pub duration: Duration,
+    /// The named rules that scored the client, with their weights
+    /// (`RBL_ZEN_PBL=1, DNSWL_HI=-5`); empty when none did.
+    pub rules: &'a str,
 }
 
 /// Emits the line.
@@ -64,5 +67,6 @@ pub fn transaction(record: &TransactionRecord<'_>) {
         upstream_reply = ?upstream_reply.as_deref().unwrap_or(""),
         upstream_id = %record.upstream.and_then(|u| u.queue_id()).unwrap_or(""),
         duration_ms = record.duration.as_millis() as u64,
+        rules = ?record.rules,
     );
 }
