@@ -6,10 +6,10 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
-use common::{Client, GREETING, RECIPIENT_OK, SENDER_OK, Setup};
-use ringwall::config::{HumanDuration, ZoneConfig};
+use common::RECIPIENT_OK;
+use common::triage::screened_rcpt;
+use ringwall::config::ZoneConfig;
 use ringwall::rbl::Preset;
 use ringwall_loadgen::dnsbl::{self, DnsblConfig};
 
@@ -41,35 +41,26 @@ fn rcpt_reply(zones: &[(&str, Option<Preset>, f64, Option<&str>)], dnswl: bool) 
         ..DnsblConfig::default()
     })
     .expect("the emulator starts");
-    let stack = Setup::new()
-        .config(|c| {
-            c.dns.resolvers = vec![dns.local_addr()];
-            c.rbl.skip_loopback = false;
-            c.rbl.budget = HumanDuration(Duration::from_secs(2));
-            for (i, (zone, preset, weight, _)) in zones.iter().enumerate() {
-                let entry = ZoneConfig {
-                    zone: (*zone).into(),
-                    preset: *preset,
-                    weight: Some(*weight),
-                    display_name: Some("a DNS blocklist".into()),
-                    ..ZoneConfig::default()
-                };
-                if dnswl && i > 0 {
-                    c.dnswl.push(ZoneConfig {
-                        display_name: None,
-                        ..entry
-                    });
-                } else {
-                    c.dnsbl.push(entry);
-                }
-            }
-        })
-        .start();
-    let mut client = Client::connect_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 66)), stack.addr());
-    assert_eq!(client.reply(), GREETING);
-    client.command("EHLO client.example");
-    assert_eq!(client.command("MAIL FROM:<a@sender.example>"), SENDER_OK);
-    let reply = client.command("RCPT TO:<u@example.net>");
+    let mut dnsbl = Vec::new();
+    let mut allow = Vec::new();
+    for (i, (zone, preset, weight, _)) in zones.iter().enumerate() {
+        let entry = ZoneConfig {
+            zone: (*zone).into(),
+            preset: *preset,
+            weight: Some(*weight),
+            ..ZoneConfig::default()
+        };
+        if dnswl && i > 0 {
+            allow.push(entry);
+        } else {
+            dnsbl.push(ZoneConfig {
+                display_name: Some("a DNS blocklist".into()),
+                ..entry
+            });
+        }
+    }
+    let client = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 66));
+    let reply = screened_rcpt(dns.local_addr(), dnsbl, allow, client);
     for (zone, ..) in zones {
         assert_eq!(dns.counts().zone(zone).queries, 1, "{zone} was asked once");
     }

@@ -15,6 +15,7 @@ pub mod binary;
 pub mod haproxy;
 pub mod postfix;
 pub mod tls;
+pub mod triage;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
