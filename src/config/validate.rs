@@ -882,7 +882,7 @@ mod tests {
     use super::super::parse;
 
     /// Every error for `source`, rendered, after asserting the file is refused.
-    fn refused(source: &str) -> Vec<String> {
+    pub(super) fn refused(source: &str) -> Vec<String> {
         parse(source, "r.toml")
             .unwrap_err()
             .0
@@ -892,7 +892,7 @@ mod tests {
     }
 
     /// Every warning for `source`, rendered, after asserting the file is accepted.
-    fn warned(source: &str) -> Vec<String> {
+    pub(super) fn warned(source: &str) -> Vec<String> {
         parse(source, "r.toml")
             .unwrap()
             .warnings

@@ -562,21 +562,11 @@ mod tests {
     const BASE: &str = "[domains]\naccept = [\"example.net\"]\n";
 
     fn refused(source: &str) -> Vec<String> {
-        parse(&format!("{BASE}{source}"), "r.toml")
-            .unwrap_err()
-            .0
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        super::super::tests::refused(&format!("{BASE}{source}"))
     }
 
     fn warned(source: &str) -> Vec<String> {
-        parse(&format!("{BASE}{source}"), "r.toml")
-            .unwrap()
-            .warnings
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        super::super::tests::warned(&format!("{BASE}{source}"))
     }
 
     fn assert_refusals(table: &[(&str, &[&str])]) {
