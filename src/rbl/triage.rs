@@ -58,6 +58,8 @@ pub struct TriageStats {
     /// Zones with an error answer within the last [`ERROR_INTERVAL`]: their
     /// answers tell nothing now, and the operator should look.
     pub unhealthy: Vec<bool>,
+    /// The shard's resolver: queries, timeouts, forgeries ignored.
+    pub dns: crate::dns::Stats,
 }
 
 /// How long after its last error answer a zone counts as unhealthy, and how
@@ -167,6 +169,7 @@ impl Triage {
             joined: owner.joined.get(),
             started: owner.started.get(),
             in_flight: owner.in_flight.borrow().len(),
+            dns: owner.resolver.stats(),
             zone_errors: owner.health.borrow().iter().map(|h| h.errors).collect(),
             unhealthy: owner
                 .health

@@ -312,6 +312,23 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         upstream_reused = reused,
         "shard stopped"
     );
+    if let Some(triage) = &shard.triage {
+        let stats = triage.stats();
+        tracing::info!(
+            shard = id,
+            cache_hits = stats.cache.hits,
+            cache_misses = stats.cache.misses,
+            cache_evictions = stats.cache.evictions,
+            lookups = stats.started,
+            joined = stats.joined,
+            passed = stats.passed,
+            dns_queries = stats.dns.queries_sent,
+            dns_timeouts = stats.dns.timeouts,
+            dns_forged_ignored = stats.dns.spoofed_ignored,
+            zone_errors = ?stats.zone_errors,
+            "triage at stop"
+        );
+    }
 }
 
 async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, addr: std::net::SocketAddr) {
