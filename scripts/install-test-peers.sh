@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs the real SMTP peers the end-to-end tests in tests/ talk to:
+# Installs the real peers the end-to-end tests in tests/ talk to:
 #   swaks (a scriptable SMTP client; libnet-ssleay-perl gives it --tls),
 #   Postfix (for smtp-source and the private upstream instances), python3
-#   (smtplib) and haproxy (a load balancer sending PROXY protocol headers).
+#   (smtplib), haproxy (a load balancer sending PROXY protocol headers) and
+#   dnsmasq (a DNS server that is not ours, answering a test DNSBL zone;
+#   dnsmasq-base is the binary alone, without a system service to disable).
 # Non-interactive and idempotent; run as root. The system's own Postfix is
 # left stopped and disabled: the tests start private instances of their own.
 set -euo pipefail
 
-packages=(swaks libnet-ssleay-perl postfix python3 haproxy)
+packages=(swaks libnet-ssleay-perl postfix python3 haproxy dnsmasq-base)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -36,8 +38,8 @@ systemctl disable --now postfix 2>/dev/null || true
 systemctl disable --now haproxy 2>/dev/null || true
 service haproxy stop 2>/dev/null || true
 
-for tool in swaks /usr/sbin/smtp-source /usr/sbin/postfix /usr/sbin/postqueue python3 /usr/sbin/haproxy; do
+for tool in swaks /usr/sbin/smtp-source /usr/sbin/postfix /usr/sbin/postqueue python3 /usr/sbin/haproxy /usr/sbin/dnsmasq; do
     command -v "$tool" >/dev/null || { echo "install-test-peers: $tool still missing" >&2; exit 1; }
 done
 perl -MNet::SSLeay -e1 || { echo "install-test-peers: Net::SSLeay missing (swaks --tls)" >&2; exit 1; }
-echo "install-test-peers: swaks (with TLS), postfix (smtp-source), python3 and haproxy are installed"
+echo "install-test-peers: swaks (with TLS), postfix (smtp-source), python3, haproxy and dnsmasq are installed"

@@ -1,19 +1,42 @@
-//! `ringwall demo`: a newcomer's first run. It starts the proxy and an embedded
-//! upstream sink on loopback, sends a few sample messages through the proxy and
-//! prints, for each, what the client saw and what the upstream received. No
-//! setup and no network beyond loopback; done in a second or two.
+//! `ringwall demo`: a newcomer's first run. It starts the proxy, an embedded
+//! upstream sink and an embedded DNS blocklist stub on loopback, sends a few
+//! sample messages through the proxy, two of them from client addresses the
+//! stub has something to say about, and prints, for each, what the client saw
+//! and what the upstream received. No setup and no network beyond loopback;
+//! done in a second or two.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ringwall_loadgen::dnsbl::{self, DnsblConfig, RunningDnsbl};
 use ringwall_loadgen::sink::{self, SinkConfig};
+use socket2::{Domain, Socket, Type};
 
-use crate::config::{ByteSize, Config};
+use crate::config::{ByteSize, Config, RblAction, ZoneConfig};
+use crate::dns::reverse_ip;
+use crate::rbl::Preset;
 use crate::server;
+
+/// The blocklist stub's zone: a Spamhaus ZEN look-alike, read with ZEN's
+/// preset so its codes and error codes mean what they mean at Spamhaus.
+const DNSBL_ZONE: &str = "zen.demo.test";
+
+/// The samples' client address unless a sample is about its address.
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// A client the stub lists, with ZEN's code for a hijacked host (XBL): the
+/// kind of client connection triage exists to turn away.
+const LISTED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 66));
+const LISTED_CODE: &str = "127.0.0.4";
+
+/// A client whose lookup the stub answers with the code Spamhaus gives to
+/// queries that come through a public resolver.
+const ERRORED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 77));
+const ERROR_CODE: &str = "127.255.255.254";
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +44,9 @@ pub enum DemoError {
     /// The embedded sink would not start.
     #[error("the embedded upstream sink did not start: {0}")]
     Sink(#[from] sink::SinkError),
+    /// The embedded DNS blocklist stub would not start.
+    #[error("the embedded DNS blocklist stub did not start: {0}")]
+    Dnsbl(#[from] dnsbl::DnsblError),
     /// The proxy would not start.
     #[error("the proxy did not start: {0}")]
     Server(#[from] server::ServerError),
@@ -31,9 +57,13 @@ pub enum DemoError {
 
 /// One sample: what the client sends, and why.
 struct Sample {
-    title: &'static str,
+    title: String,
+    /// Where the client connects from: connection triage judges the address.
+    client: IpAddr,
     recipient: &'static str,
     body: Vec<u8>,
+    /// What the transcript alone does not tell a newcomer, line by line.
+    why: &'static [&'static str],
 }
 
 fn samples() -> Vec<Sample> {
@@ -52,24 +82,60 @@ fn samples() -> Vec<Sample> {
     large.extend_from_slice(format!("{}\r\n", "x".repeat(76)).repeat(1000).as_bytes());
     vec![
         Sample {
-            title: "A normal message",
+            title: "A normal message".into(),
+            client: CLIENT,
             recipient: "bob@example.net",
             body: message("Lunch on Friday", "See you at noon.\r\n"),
+            why: &[],
         },
         Sample {
-            title: "A smuggling attempt (CRLF.LF inside the body)",
+            title: "A smuggling attempt (CRLF.LF inside the body)".into(),
+            client: CLIENT,
             recipient: "bob@example.net",
             body: smuggling,
+            why: &[],
         },
         Sample {
-            title: "A recipient in a domain we do not relay for",
+            title: "A recipient in a domain we do not relay for".into(),
+            client: CLIENT,
             recipient: "carol@elsewhere.example",
             body: message("Relay me", "Please relay.\r\n"),
+            why: &[],
         },
         Sample {
-            title: "A message over the size limit (32 KiB here)",
+            title: "A message over the size limit (32 KiB here)".into(),
+            client: CLIENT,
             recipient: "bob@example.net",
             body: large,
+            why: &[],
+        },
+        Sample {
+            title: format!(
+                "A client on the DNS blocklist ({LISTED}: the stub answers {LISTED_CODE}, Spamhaus XBL)"
+            ),
+            client: LISTED,
+            recipient: "bob@example.net",
+            body: message("Cheap watches", "Buy now.\r\n"),
+            why: &[
+                "its listing weighs as much as [rbl] reject_threshold, and with",
+                "[rbl] action = \"drop\" the banner itself refuses it: every command",
+                "but QUIT then gets 503. The lookup started when it connected.",
+            ],
+        },
+        Sample {
+            title: format!(
+                "A client the DNS blocklist answers with an error code ({ERRORED}: {ERROR_CODE})"
+            ),
+            client: ERRORED,
+            recipient: "bob@example.net",
+            body: message("Quarterly report", "Figures attached next week.\r\n"),
+            why: &[
+                "127.255.255.254 is how Spamhaus says \"you ask through a public",
+                "resolver\": it tells nothing about the client, so it is an error, never",
+                "a listing. The client is judged as not listed (the zone is fail-open),",
+                "the zone counts as unhealthy, and `ringwall run` logs a warning to",
+                "point the operator at a local recursive resolver.",
+            ],
         },
     ]
 }
@@ -79,12 +145,19 @@ fn samples() -> Vec<Sample> {
 pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
     let dir = tempfile::tempdir()?;
     let dump = dir.path().join("upstream");
-    let (proxy, sink) = start_stack(Some(dump.clone()))?;
+    let stub = start_dnsbl()?;
+    let (proxy, sink) = start_stack(Some(dump.clone()), Some(stub.local_addr()))?;
     let proxy_addr = proxy.local_addrs()[0];
     writeln!(
         out,
-        "ringwall demo: proxy on {proxy_addr}, upstream sink on {}, accepting mail for example.net\n",
+        "ringwall demo: proxy on {proxy_addr}, upstream sink on {}, accepting mail for example.net",
         sink.local_addr()
+    )?;
+    writeln!(
+        out,
+        "DNS blocklist stub on {}: zone {DNSBL_ZONE}, read as Spamhaus ZEN; every client is\n\
+         looked up there as it connects, and a listed one is refused ([rbl] action = \"drop\")\n",
+        stub.local_addr()
     )?;
     let mut delivered = 0;
     for (n, sample) in samples().iter().enumerate() {
@@ -92,6 +165,10 @@ pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
         let transcript = send(proxy_addr, sample)?;
         for line in transcript {
             writeln!(out, "   {line}")?;
+        }
+        for (n, line) in sample.why.iter().enumerate() {
+            let lead = if n == 0 { "why: " } else { "     " };
+            writeln!(out, "   {lead}{line}")?;
         }
         let file = dump.join(format!("{}.eml", delivered + 1));
         if file.exists() {
@@ -104,16 +181,35 @@ pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
         writeln!(out)?;
     }
     stop_stack(out, proxy, sink)?;
+    stub.stop();
+    stub.wait()?;
     if serve {
         serve_until_signalled(out)?;
     }
     Ok(())
 }
 
+/// The blocklist stub on a free loopback port: it lists [`LISTED`], answers
+/// [`ERRORED`] with the error code, and every other address NXDOMAIN.
+fn start_dnsbl() -> Result<RunningDnsbl, DemoError> {
+    let answer = |client: IpAddr, code: &str| {
+        format!("{DNSBL_ZONE}={}={code}", reverse_ip(client))
+            .parse()
+            .expect("literal listing")
+    };
+    Ok(dnsbl::start(DnsblConfig {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        listings: vec![answer(LISTED, LISTED_CODE), answer(ERRORED, ERROR_CODE)],
+        ..DnsblConfig::default()
+    })?)
+}
+
 /// A proxy relaying for example.net to an embedded sink, both on free loopback
-/// ports; the sink dumps what it accepts into `dump` when given.
+/// ports; the sink dumps what it accepts into `dump` when given, and with a
+/// blocklist stub at `dnsbl` the proxy screens every client against it.
 fn start_stack(
     dump: Option<PathBuf>,
+    dnsbl: Option<SocketAddr>,
 ) -> Result<(server::RunningServer, sink::RunningSink), DemoError> {
     let sink = sink::start(SinkConfig {
         listen: "127.0.0.1:0".parse().expect("literal address"),
@@ -132,8 +228,27 @@ fn start_stack(
     config.upstream.address = vec![sink.local_addr()];
     config.domains.accept = vec!["example.net".into()];
     config.log.level = "warn".into();
+    if let Some(dnsbl) = dnsbl {
+        screen(&mut config, dnsbl);
+    }
     let proxy = server::start(&config)?;
     Ok((proxy, sink))
+}
+
+/// Connection triage against the stub at `dnsbl`: one listing reaches the
+/// threshold, and `drop` refuses at the banner, where the demo's transcript
+/// shows it first. The demo's clients are all on loopback, so loopback is
+/// screened too.
+fn screen(config: &mut Config, dnsbl: SocketAddr) {
+    config.dns.resolvers = vec![dnsbl];
+    config.rbl.skip_loopback = false;
+    config.rbl.action = RblAction::Drop;
+    config.dnsbl = vec![ZoneConfig {
+        zone: DNSBL_ZONE.into(),
+        preset: Some(Preset::SpamhausZen),
+        weight: Some(config.rbl.reject_threshold),
+        ..ZoneConfig::default()
+    }];
 }
 
 fn stop_stack(
@@ -155,7 +270,7 @@ fn serve_until_signalled(out: &mut dyn Write) -> Result<(), DemoError> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    let (proxy, sink) = start_stack(None)?;
+    let (proxy, sink) = start_stack(None, None)?;
     let addr = proxy.local_addrs()[0];
     writeln!(
         out,
@@ -171,9 +286,11 @@ fn serve_until_signalled(out: &mut dyn Write) -> Result<(), DemoError> {
     stop_stack(out, proxy, sink)
 }
 
-/// Sends one sample through the proxy; returns the exchange as `C:`/`S:` lines.
+/// Sends one sample through the proxy from its client address; returns the
+/// exchange as `C:`/`S:` lines. The first command refused ends the
+/// transaction: only QUIT follows.
 fn send(addr: SocketAddr, sample: &Sample) -> std::io::Result<Vec<String>> {
-    let stream = TcpStream::connect(addr)?;
+    let stream = connect_from(sample.client, addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
@@ -196,18 +313,21 @@ fn send(addr: SocketAddr, sample: &Sample) -> std::io::Result<Vec<String>> {
             }
         };
     reply(&mut reader, &mut log)?;
+    let rcpt = format!("RCPT TO:<{}>", sample.recipient);
+    let mut accepted = true;
     for command in [
         "EHLO client.sender.example",
         "MAIL FROM:<alice@sender.example>",
+        &rcpt,
     ] {
         log.push(format!("C: {command}"));
         write!(writer, "{command}\r\n")?;
-        reply(&mut reader, &mut log)?;
+        if reply(&mut reader, &mut log)? != 250 {
+            accepted = false;
+            break;
+        }
     }
-    let rcpt = format!("RCPT TO:<{}>", sample.recipient);
-    log.push(format!("C: {rcpt}"));
-    write!(writer, "{rcpt}\r\n")?;
-    if reply(&mut reader, &mut log)? == 250 {
+    if accepted {
         log.push("C: DATA".into());
         writer.write_all(b"DATA\r\n")?;
         if reply(&mut reader, &mut log)? == 354 {
@@ -221,6 +341,15 @@ fn send(addr: SocketAddr, sample: &Sample) -> std::io::Result<Vec<String>> {
     writer.write_all(b"QUIT\r\n")?;
     reply(&mut reader, &mut log)?;
     Ok(log)
+}
+
+/// A connection to `addr` from `client` (every 127.0.0.0/8 address is ours
+/// on loopback).
+fn connect_from(client: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.bind(&SocketAddr::new(client, 0).into())?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// Prints the header section and the first body lines the upstream received.

@@ -21,8 +21,8 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// A newcomer's first run: proxy, embedded upstream sink and sample messages,
-    /// all on loopback; prints what happened to each message.
+    /// A newcomer's first run: proxy, embedded upstream sink, DNS blocklist stub
+    /// and sample messages, all on loopback; prints what happened to each message.
     Demo {
         /// Then keep a proxy and sink up on loopback (ports printed) until Ctrl-C,
         /// to try `ringwall-loadgen send` against.

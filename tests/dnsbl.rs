@@ -1,13 +1,14 @@
 //! Connection triage end to end: ringwall with DNS lists, against the
-//! project's own DNSBL emulator on loopback (`ringwall-loadgen dnsbl`), and
-//! clients connecting from chosen 127.0.0.0/8 addresses (loopback triage is
-//! switched on for that).
+//! project's own DNSBL emulator on loopback (`ringwall-loadgen dnsbl`) and,
+//! once, against dnsmasq, a DNS server that is not ours; clients connect from
+//! chosen 127.0.0.0/8 addresses (loopback triage is switched on for that).
 
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use common::dnsmasq::Dnsmasq;
 use common::{Client, GREETING, RECIPIENT_OK, SENDER_OK, Setup, message, queue_id};
 use ringwall::config::{Config, HumanDuration, RblAction, ZoneConfig};
 use ringwall_loadgen::dnsbl::{self, DnsblConfig, RunningDnsbl};
@@ -207,4 +208,23 @@ fn two_hundred_connections_from_one_address_cost_one_query() {
         assert_eq!(client.reply(), expected);
     }
     assert_eq!(dns.counts().zone(ZONE).queries, 1, "{}", dns.counts());
+}
+
+/// The same verdicts from an independent DNS server: dnsmasq answers the zone
+/// (an A record for 127.0.0.66, NXDOMAIN for every other address), so triage
+/// is not only ever checked against the emulator written beside it.
+#[test]
+fn through_dnsmasq_a_listed_client_is_refused_and_a_clean_one_delivers() {
+    let listed = format!("66.0.0.127.{ZONE}");
+    let dns = Dnsmasq::start(ZONE, &[(&listed, Ipv4Addr::new(127, 0, 0, 2))]);
+    let stack = Setup::new().config(|c| triage(c, dns.addr())).start();
+    let (_, refused) = rcpt_from(&stack, client_ip(66), "u@example.net");
+    assert_eq!(
+        refused,
+        "550 5.7.1 Service unavailable; client [127.0.0.66] blocked using Spamhaus ZEN\r\n"
+    );
+    let (mut clean, accepted) = rcpt_from(&stack, client_ip(55), "u@example.net");
+    assert_eq!(accepted, RECIPIENT_OK);
+    assert_eq!(clean.command("DATA"), common::START_DATA);
+    queue_id(&clean.data(&message("dnsmasq", "hello\r\n")));
 }

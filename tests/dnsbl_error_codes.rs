@@ -1,17 +1,20 @@
 //! Error answers are never listings, end to end: one test per documented
 //! error code. Each list answers every query with its code (as Spamhaus does
 //! to a public resolver); a client it would otherwise refuse is accepted, and
-//! an allowlist's error takes nothing off a blocklist's listing.
+//! an allowlist's error takes nothing off a blocklist's listing. One more
+//! test reads what `ringwall run` logs about such a list.
 
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use common::RECIPIENT_OK;
+use common::binary::Proxy;
 use common::triage::screened_rcpt;
+use common::{BYE, Client, GREETING, RECIPIENT_OK, SENDER_OK};
 use ringwall::config::ZoneConfig;
 use ringwall::rbl::Preset;
 use ringwall_loadgen::dnsbl::{self, DnsblConfig};
+use ringwall_loadgen::sink::{self, SinkConfig};
 
 const REFUSED: &str =
     "550 5.7.1 Service unavailable; client [127.0.0.66] blocked using a DNS blocklist\r\n";
@@ -126,4 +129,62 @@ fn dnswl_error_127_0_0_255() {
         true,
     );
     assert_eq!(reply, REFUSED);
+}
+
+/// What an operator sees of a list refusing us: `ringwall run` logs its
+/// error answers once (within the minute), naming the zone's rule and never
+/// the zone, and counts every one; the clients they came for pass.
+#[test]
+fn error_answers_are_logged_once_as_an_unhealthy_zone() {
+    let dns = dnsbl::start(DnsblConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        error_codes: vec!["zen.test=127.255.255.254".parse().unwrap()],
+        ..DnsblConfig::default()
+    })
+    .expect("the emulator starts");
+    let sink = sink::start(SinkConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        pin: false,
+        ..SinkConfig::default()
+    })
+    .expect("the sink starts");
+    let dir = tempfile::tempdir().unwrap();
+    let lists = format!(
+        "[dns]\nresolvers = [\"{}\"]\n[rbl]\nskip_loopback = false\n\
+         [[dnsbl]]\nzone = \"zen.test\"\npreset = \"spamhaus-zen\"\nweight = 3\n",
+        dns.local_addr()
+    );
+    let proxy = Proxy::start(dir.path(), sink.local_addr(), &lists);
+    for last in [66, 67] {
+        let mut client = Client::connect_from(IpAddr::from([127, 0, 0, last]), proxy.addr());
+        assert_eq!(client.reply(), GREETING);
+        client.command("EHLO client.example");
+        assert_eq!(client.command("MAIL FROM:<a@sender.example>"), SENDER_OK);
+        assert_eq!(client.command("RCPT TO:<u@example.net>"), RECIPIENT_OK);
+        assert_eq!(client.command("QUIT"), BYE);
+    }
+    let log = proxy.stop();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("DNS list answers with an error code"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(
+        warnings[0].ends_with(
+            "the zone is unhealthy (is the resolver a local recursive one?) \
+             zone=\"RBL_ZEN\" code=127.255.255.254 errors=1"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("zen.test"), "{log}");
+    // Every answer was an error, and every one was counted: the two clients'
+    // and the start-up check's connection from 127.0.0.1.
+    let answered = dns.counts().zone("zen.test").queries;
+    assert!(answered >= 2, "{}", dns.counts());
+    let counted = format!(" zone_errors=[{answered}]");
+    assert!(
+        log.lines()
+            .any(|line| line.contains("triage at stop") && line.ends_with(&counted)),
+        "{log}"
+    );
 }

@@ -267,9 +267,12 @@ fn upstream_failover_to_the_next_address() {
     assert_eq!(stack.finish().accepted, 1);
 }
 
-/// `ringwall demo` runs with no setup and shows the four outcomes.
+/// `ringwall demo` runs with no setup and shows the six outcomes: the
+/// message layer's four, then connection triage's two against its DNS
+/// blocklist stub (a listed client refused at the banner, and one the list
+/// answers with an error code delivering as if not listed).
 #[test]
-fn demo_shows_the_four_outcomes() {
+fn demo_shows_the_six_outcomes() {
     let out = Command::new(RINGWALL).arg("demo").output().unwrap();
     assert!(
         out.status.success(),
@@ -279,7 +282,7 @@ fn demo_shows_the_four_outcomes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout.matches("S: 250 2.0.0 Ok: queued as ").count(),
-        2,
+        3,
         "{stdout}"
     );
     assert!(
@@ -294,5 +297,48 @@ fn demo_shows_the_four_outcomes() {
         stdout.contains("S: 552 5.3.4 Message size exceeds fixed maximum message size"),
         "{stdout}"
     );
-    assert!(stdout.contains("upstream totals: accepted=2 "), "{stdout}");
+    assert_eq!(
+        demo_sample(&stdout, 5),
+        concat!(
+            "5. A client on the DNS blocklist (127.0.0.66: the stub answers 127.0.0.4, Spamhaus XBL)\n",
+            "   S: 554 5.7.1 Service unavailable; client [127.0.0.66] blocked using Spamhaus ZEN\n",
+            "   C: EHLO client.sender.example\n",
+            "   S: 503 5.5.1 Service refused; send QUIT\n",
+            "   C: QUIT\n",
+            "   S: 221 2.0.0 Bye\n",
+            "   why: its listing weighs as much as [rbl] reject_threshold, and with\n",
+            "        [rbl] action = \"drop\" the banner itself refuses it: every command\n",
+            "        but QUIT then gets 503. The lookup started when it connected.\n",
+            "   upstream received: nothing\n",
+        )
+    );
+    let errored = demo_sample(&stdout, 6);
+    assert!(
+        errored.contains("   S: 220 demo.ringwall.test ESMTP ringwall\n"),
+        "{errored}"
+    );
+    assert!(
+        errored.contains("   S: 250 2.0.0 Ok: queued as "),
+        "{errored}"
+    );
+    assert!(
+        errored.contains("   why: 127.255.255.254 is how Spamhaus says"),
+        "{errored}"
+    );
+    assert!(
+        errored.contains("   | Received: from client.sender.example ([127.0.0.77])\n"),
+        "{errored}"
+    );
+    assert!(stdout.contains("upstream totals: accepted=3 "), "{stdout}");
+}
+
+/// Sample `n` of the demo's report: from its numbered title to the blank
+/// line after it.
+fn demo_sample(report: &str, n: usize) -> &str {
+    let from = report
+        .find(&format!("\n{n}. "))
+        .unwrap_or_else(|| panic!("no sample {n} in {report}"))
+        + 1;
+    let sample = &report[from..];
+    sample.find("\n\n").map_or(sample, |end| &sample[..=end])
 }

@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod dnsmasq;
 pub mod haproxy;
 pub mod postfix;
 pub mod tls;
@@ -636,7 +637,7 @@ pub fn peer(program: &str) -> PathBuf {
         .find(|path| path.is_file())
         .unwrap_or_else(|| {
             panic!(
-                "`{program}` is not installed: this test needs a real SMTP peer; \
+                "`{program}` is not installed: this test needs a real peer program; \
                  run scripts/install-test-peers.sh as root"
             )
         })
