@@ -28,6 +28,16 @@ use crate::server::mesh::{self, Mesh};
 /// The mesh shards ask each other's slice of the RBL cache over.
 pub type TriageMesh = mesh::Builder<IpAddr, TriageScore>;
 
+/// A mesh for `shards` shards' triage (`None` for one shard: nobody to
+/// ask), made once before they start and cloned into each, as the server
+/// does. Public so that code starting shards of its own (benches/rbl.rs)
+/// can join [`Triage`]s across threads. Glommio numbers a mesh's members
+/// in the order their executors were created, and [`Triage::join`]'s `me`
+/// must be that number: create shard 0's executor first.
+pub fn triage_mesh(shards: usize) -> Option<TriageMesh> {
+    mesh::builder(shards)
+}
+
 /// What the shell needs besides the zones.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TriageSettings {
