@@ -34,7 +34,6 @@ Writes its table between the rbl markers of benches/README.md unless told not
 to. Loopback only; everything it starts is stopped when it ends.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -49,7 +48,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
-from run import install, measure, output, spread, write_readme  # noqa: E402
+from run import arguments, install, measure, output, spread, write_readme  # noqa: E402
 
 BEGIN, END = "<!-- rbl:begin -->", "<!-- rbl:end -->"
 SHAPES = ((1024, 1), (1024, 10))
@@ -128,11 +127,7 @@ preset = "dnswl"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per run, after a 1 s warm-up")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benches/README.md alone")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeat=5)
     install()
     work = tempfile.mkdtemp(prefix="ringwall-rbl-")
     running = []

@@ -211,12 +211,17 @@ def write_readme(sections, begin=BEGIN, end=END):
         f.write(head + begin + "\n" + "\n".join(sections) + "\n" + end + tail)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc, repeat=3):
+    """The options every side-by-side script takes: --duration, --repeat, --no-readme."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement, after a 1 s warm-up")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=repeat)
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benches/README.md alone")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = arguments(__doc__)
     install()
     work = tempfile.mkdtemp(prefix="ringwall-e2e-")
     cache = os.path.expanduser("~/.cache/ringwall-bench")

@@ -15,7 +15,6 @@ Writes its table between the tls markers of benches/README.md unless told not
 to. Loopback only; everything it starts is stopped when it ends.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -26,7 +25,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
-from run import install, output, spread, write_readme  # noqa: E402
+from run import arguments, install, output, spread, write_readme  # noqa: E402
 
 BEGIN, END = "<!-- tls:begin -->", "<!-- tls:end -->"
 SHAPES = ((1024, 1), (1024, 10))
@@ -59,11 +58,7 @@ def run(work, target, size, per_session, duration, tls):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-readme", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     install()
     work = tempfile.mkdtemp(prefix="ringwall-tls-")
     sink = peers.start_loadgen_sink(cpu=1)

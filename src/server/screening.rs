@@ -68,10 +68,11 @@ impl Screening {
         let client = client.to_canonical();
         let deadline = Instant::now() + config.rbl.budget.0;
         let rbl = &config.rbl;
-        let exempt = static_list(&rbl.allow, &rbl.deny, client) == Some(true)
-            || (rbl.skip_loopback && client.is_loopback());
-        let pregreet_wait = Some(rbl.pregreet_wait.0).filter(|wait| !exempt && !wait.is_zero());
-        let allowed = static_list(&rbl.allow, &rbl.deny, client) == Some(true);
+        let listed = static_list(&rbl.allow, &rbl.deny, client);
+        let allowed = listed == Some(true);
+        let skipped = rbl.skip_loopback && client.is_loopback();
+        let pregreet_wait =
+            Some(rbl.pregreet_wait.0).filter(|wait| !allowed && !skipped && !wait.is_zero());
         let done = |screened| Screening {
             state: State::Done(screened),
             deadline,
@@ -79,7 +80,7 @@ impl Screening {
             allowlisted: allowed,
             rules: String::new(),
         };
-        match static_list(&rbl.allow, &rbl.deny, client) {
+        match listed {
             Some(true) => return done(Screened::Pass),
             Some(false) => {
                 return done(Screened::Reject {
@@ -89,7 +90,7 @@ impl Screening {
             }
             None => {}
         }
-        let Some(triage) = triage.filter(|_| !(rbl.skip_loopback && client.is_loopback())) else {
+        let Some(triage) = triage.filter(|_| !skipped) else {
             return done(Screened::Pass);
         };
         let task = glommio::spawn_local({
