@@ -266,6 +266,39 @@ fn connections_per_client_ip() {
     }
 }
 
+/// Past `max_connection_rate_per_ip` new connections in one window a client
+/// gets 421 4.7.0 at connect even though it closed every earlier one (the
+/// connect-and-quit loop the concurrent count cannot see), counted exactly
+/// across both shards; another address is still greeted.
+#[test]
+fn connection_rate_per_client_ip() {
+    let stack = Setup::new()
+        .config(|c| {
+            c.server.shards = 2;
+            c.server.max_connection_rate_per_ip = 5;
+            c.server.connection_rate_window = HumanDuration(Duration::from_secs(600));
+        })
+        .start();
+    let from =
+        |last: u8| Client::connect_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)), stack.addr());
+    for attempt in 0..12 {
+        let mut client = from(3);
+        if attempt < 5 {
+            assert_eq!(client.reply(), GREETING, "connection {attempt}");
+            assert_eq!(client.command("QUIT"), BYE);
+        } else {
+            assert_eq!(
+                client.reply(),
+                "421 4.7.0 Connection rate limit exceeded for your address; try again later\r\n",
+                "connection {attempt}"
+            );
+            client.expect_closed();
+        }
+    }
+    let mut other = from(4);
+    assert_eq!(other.reply(), GREETING);
+}
+
 /// A client at its `max_connections_per_ip` that has read the 221 to its QUIT
 /// is greeted on its next connection at once, whichever of two shards takes
 /// it: the ended connection no longer counts anywhere. (It used to linger on

@@ -258,7 +258,8 @@ mod tests {
             errors("[server]\nlistn = \"127.0.0.1:25\"\n"),
             [
                 "ringwall.toml:2:1: [server] listn: unknown key `listn`; [server] takes `listen`, `hostname`, \
-              `shards`, `max_message_size`, `max_connections_per_ip`, `max_connections_per_shard`, \
+              `shards`, `max_message_size`, `max_connections_per_ip`, `max_connection_rate_per_ip`, \
+              `connection_rate_window`, `max_connections_per_shard`, \
               `bare_newlines`, `proxy_protocol_from`, `strict_helo_literal`; fix: correct the spelling to one of those, or remove the key"
             ]
         );

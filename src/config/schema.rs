@@ -107,6 +107,13 @@ pub struct ServerConfig {
     pub max_message_size: ByteSize,
     /// Concurrent connections from one client address (IPv6 counted per /64).
     pub max_connections_per_ip: u32,
+    /// New connections from one client address per `connection_rate_window`
+    /// (IPv6 counted per /64); 0 (the default, as Postfix's
+    /// `smtpd_client_connection_rate_limit`) sets no limit, since big senders
+    /// behind one address burst legitimately.
+    pub max_connection_rate_per_ip: u32,
+    /// The window `max_connection_rate_per_ip` counts over.
+    pub connection_rate_window: HumanDuration,
     /// Concurrent client connections one shard holds before answering 421 4.3.2.
     pub max_connections_per_shard: u32,
     /// Bare LF handling in DATA.
@@ -395,6 +402,8 @@ impl Default for ServerConfig {
             shards: 0,
             max_message_size: ByteSize(50 * 1024 * 1024),
             max_connections_per_ip: 20,
+            max_connection_rate_per_ip: 0,
+            connection_rate_window: HumanDuration(Duration::from_secs(60)),
             max_connections_per_shard: 10_000,
             bare_newlines: BareNewlines::Normalize,
             proxy_protocol_from: Vec::new(),

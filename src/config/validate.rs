@@ -142,6 +142,11 @@ fn server(check: &mut Checker<'_>, server: &ServerConfig) {
             check.at_least(key, value, "1", " (0 refuses every client)", default);
         }
     }
+    check.non_zero(
+        "server.connection_rate_window",
+        server.connection_rate_window,
+        default.connection_rate_window,
+    );
     networks(
         check,
         "server.proxy_protocol_from",
@@ -1116,6 +1121,12 @@ data_rate_window = \"500ms\"
                 &[
                     "r.toml:2:20: [server] max_message_size = \"5GiB\": must be at most \"4GiB\"; fix: lower it to \"4GiB\" or less, the default is \"50MiB\"",
                     "r.toml: [limits] data_buffer_per_shard = \"2GiB\" (the default: the key is not in the file): must be at least [server] max_message_size (5GiB): one message of the largest accepted size must fit; fix: raise it to \"5GiB\" or more, or lower max_message_size",
+                ],
+            ),
+            (
+                "[server]\nconnection_rate_window = \"0s\"\n",
+                &[
+                    "r.toml:2:26: [server] connection_rate_window = \"0s\": must not be zero; fix: set a positive duration, the default is \"1m\"",
                 ],
             ),
             (

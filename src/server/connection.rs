@@ -158,6 +158,7 @@ impl Driver {
             Event::Connect => match admitted {
                 Err(Overload::Shard) => Verdict::Disconnect(table::shard_full()),
                 Err(Overload::Client) => Verdict::Disconnect(table::too_many_from_ip()),
+                Err(Overload::ClientRate) => Verdict::Disconnect(table::too_fast_from_ip()),
                 Ok(()) => Box::pin(self.on_connect()).await,
             },
             Event::Helo { name, .. } => {

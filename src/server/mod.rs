@@ -7,6 +7,7 @@
 //! and the pure `smtp::Session`; every protocol decision lives there.
 
 mod connection;
+mod connection_rate;
 mod cpus;
 mod greylisting;
 mod listener;

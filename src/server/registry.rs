@@ -8,12 +8,15 @@
 //! for the answer (a few microseconds, once per connection); releasing waits for
 //! the owner's answer too, before the connection's last reply goes out, so a
 //! client that saw its connection end is never refused for it. The counts are
-//! plain integers owned by one thread.
+//! plain integers owned by one thread; the owner also keeps the client's
+//! connection rate ([`ConnectionRate`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
+use super::connection_rate::{ConnectionRate, RateLimit};
 use super::mesh::{self, Mesh};
 use super::shard::ClientKey;
 
@@ -26,9 +29,21 @@ pub enum CountQuery {
     Release(ClientKey),
 }
 
-/// The mesh every shard joins; the answer is "counted" (true) or "over the
-/// limit" (false).
-pub type CountMesh = mesh::Builder<CountQuery, bool>;
+/// The owner's answer to [`CountQuery::Acquire`] (a release is answered
+/// [`Admission::Counted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted: the connection may go on.
+    Counted,
+    /// The client holds `max_connections_per_ip` connections already.
+    TooMany,
+    /// The client opened `max_connection_rate_per_ip` connections in the
+    /// current window already.
+    TooFast,
+}
+
+/// The mesh every shard joins.
+pub type CountMesh = mesh::Builder<CountQuery, Admission>;
 
 /// A mesh for `shards` shards (`None` for one shard: nothing to share).
 pub fn mesh(shards: usize) -> Option<CountMesh> {
@@ -39,20 +54,23 @@ pub fn mesh(shards: usize) -> Option<CountMesh> {
 struct Counts {
     limit: u32,
     by_key: RefCell<HashMap<ClientKey, u32>>,
+    /// `None` when no rate limit is configured.
+    rate: Option<RefCell<ConnectionRate>>,
 }
 
 impl Counts {
-    fn count(&self, key: ClientKey) -> bool {
+    fn count(&self, key: ClientKey) -> Admission {
         let mut counts = self.by_key.borrow_mut();
-        let count = counts.entry(key).or_insert(0);
-        if *count >= self.limit {
-            if *count == 0 {
-                counts.remove(&key);
-            }
-            return false;
+        if counts.get(&key).is_some_and(|count| *count >= self.limit) {
+            return Admission::TooMany;
         }
-        *count += 1;
-        true
+        if let Some(rate) = &self.rate
+            && !rate.borrow_mut().admit(key, Instant::now())
+        {
+            return Admission::TooFast;
+        }
+        *counts.entry(key).or_insert(0) += 1;
+        Admission::Counted
     }
 
     fn uncount(&self, key: ClientKey) {
@@ -67,12 +85,12 @@ impl Counts {
 
     /// Acts on a peer's question at once, in arrival order (the answer's
     /// future is ready), so an acquire and a release never swap places.
-    fn apply(&self, query: CountQuery) -> bool {
+    fn apply(&self, query: CountQuery) -> Admission {
         match query {
             CountQuery::Acquire(key) => self.count(key),
             CountQuery::Release(key) => {
                 self.uncount(key);
-                true
+                Admission::Counted
             }
         }
     }
@@ -81,23 +99,27 @@ impl Counts {
 /// One shard's part of the registry.
 pub struct ClientRegistry {
     counts: Rc<Counts>,
-    mesh: Rc<Mesh<CountQuery, bool>>,
+    mesh: Rc<Mesh<CountQuery, Admission>>,
 }
 
 impl ClientRegistry {
-    /// Joins the mesh (when there is one) and starts serving the owner side.
+    /// Joins the mesh (when there is one) and starts serving the owner side:
+    /// at most `limit` concurrent connections per client network, and at
+    /// most `rate` new ones per window when a rate is set.
     pub async fn join(
         me: usize,
         shards: usize,
         limit: u32,
+        rate: Option<RateLimit>,
         mesh: Option<CountMesh>,
     ) -> Rc<ClientRegistry> {
         let counts = Rc::new(Counts {
             limit,
             by_key: RefCell::new(HashMap::new()),
+            rate: rate.map(|rate| RefCell::new(ConnectionRate::new(rate))),
         });
         let owner_side = Rc::clone(&counts);
-        let handler: mesh::Handler<CountQuery, bool> = Rc::new(move |query| {
+        let handler: mesh::Handler<CountQuery, Admission> = Rc::new(move |query| {
             let answer = owner_side.apply(query);
             Box::pin(async move { answer })
         });
@@ -105,8 +127,8 @@ impl ClientRegistry {
         Rc::new(ClientRegistry { counts, mesh })
     }
 
-    /// Counts a connection from `key`; false when that would pass the limit.
-    pub async fn acquire(&self, key: ClientKey) -> bool {
+    /// Counts a connection from `key`, unless that would pass a limit.
+    pub async fn acquire(&self, key: ClientKey) -> Admission {
         if self.mesh.owns(&key) {
             return self.counts.count(key);
         }
@@ -115,7 +137,7 @@ impl ClientRegistry {
         self.mesh
             .ask(owner, CountQuery::Acquire(key))
             .await
-            .unwrap_or(true)
+            .unwrap_or(Admission::Counted)
     }
 
     /// Uncounts a connection from `key` and returns once its owner has, so a

@@ -16,8 +16,9 @@ use glommio::timer::sleep;
 
 use super::STOP_POLL;
 use super::connection;
+use super::connection_rate::RateLimit;
 use super::greylisting::{GreyMesh, Greylisting};
-use super::registry::{ClientRegistry, CountMesh};
+use super::registry::{Admission, ClientRegistry, CountMesh};
 use super::settings::{
     greylist_settings, resolver_settings, session_config, triage_settings, upstream_settings,
 };
@@ -109,9 +110,14 @@ impl Shard {
         // Counted before the await, so concurrent accepts cannot overshoot.
         self.connections.set(self.connections.get() + 1);
         let key = ClientKey::from(ip);
-        if !self.clients.acquire(key).await {
+        let refused = match self.clients.acquire(key).await {
+            Admission::Counted => None,
+            Admission::TooMany => Some(Overload::Client),
+            Admission::TooFast => Some(Overload::ClientRate),
+        };
+        if let Some(overload) = refused {
             self.connections.set(self.connections.get() - 1);
-            return Err(Overload::Client);
+            return Err(overload);
         }
         Ok(ConnectionSlot {
             shard: Rc::clone(self),
@@ -146,6 +152,8 @@ pub enum Overload {
     Shard,
     /// `max_connections_per_ip`.
     Client,
+    /// `max_connection_rate_per_ip`.
+    ClientRate,
 }
 
 /// A counted connection. [`ConnectionSlot::release`] uncounts it; so does
@@ -208,8 +216,13 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         grey_mesh,
         zones,
     } = shared;
+    let server = &config.server;
+    let rate = (server.max_connection_rate_per_ip > 0).then_some(RateLimit {
+        connections: server.max_connection_rate_per_ip,
+        window: server.connection_rate_window.0,
+    });
     let clients =
-        ClientRegistry::join(id, shards, config.server.max_connections_per_ip, count_mesh).await;
+        ClientRegistry::join(id, shards, server.max_connections_per_ip, rate, count_mesh).await;
     let greylist = if config.greylist.enabled {
         Some(Greylisting::join(id, shards, greylist_settings(&config), grey_mesh).await)
     } else {

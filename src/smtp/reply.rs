@@ -237,6 +237,9 @@ pub mod table {
         too_many_commands = 421 (4, 7, 0) "Too many commands; closing connection";
         /// Connections from one client address past `[server] max_connections_per_ip`.
         too_many_from_ip = 421 (4, 7, 0) "Too many connections from your address; try again later";
+        /// New connections from one client address past `[server]
+        /// max_connection_rate_per_ip` in the current window.
+        too_fast_from_ip = 421 (4, 7, 0) "Connection rate limit exceeded for your address; try again later";
         /// Connections on one shard past `[server] max_connections_per_shard`.
         shard_full = 421 (4, 3, 2) "Too many connections; try again later";
         /// The client was silent past the state's time bound.
