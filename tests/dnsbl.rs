@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use common::dnsmasq::Dnsmasq;
@@ -227,4 +227,56 @@ fn through_dnsmasq_a_listed_client_is_refused_and_a_clean_one_delivers() {
     assert_eq!(accepted, RECIPIENT_OK);
     assert_eq!(clean.command("DATA"), common::START_DATA);
     queue_id(&clean.data(&message("dnsmasq", "hello\r\n")));
+}
+
+/// An IPv6 client is looked up by the 32 nibbles of its address, reversed
+/// (RFC 5782 §2.4): ringwall listening on ::1, the client at ::1 listed in
+/// the zone is refused with its address as it connected.
+#[test]
+fn an_ipv6_client_is_looked_up_by_its_nibbles() {
+    let reversed = format!("1{}", ".0".repeat(31));
+    let dns = dnsbl::start(DnsblConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        zones: vec![ZONE.parse().unwrap()],
+        listings: vec![format!("{ZONE}={reversed}=127.0.0.2").parse().unwrap()],
+        ..DnsblConfig::default()
+    })
+    .expect("the emulator starts");
+    let stack = Setup::new()
+        .config(|c| {
+            triage(c, dns.local_addr());
+            c.server.listen = vec![SocketAddr::from((Ipv6Addr::LOCALHOST, 0))];
+        })
+        .start();
+    let (_, refused) = rcpt_from(&stack, IpAddr::V6(Ipv6Addr::LOCALHOST), "u@example.net");
+    assert_eq!(
+        refused,
+        "550 5.7.1 Service unavailable; client [::1] blocked using Spamhaus ZEN\r\n"
+    );
+    assert_eq!(dns.counts().zone(ZONE).queries, 1, "{}", dns.counts());
+}
+
+/// An answer outside 127.0.0.0/8 is an error, never a listing (RFC 5782
+/// §2.1 keeps list answers there; anything else is a resolver or a zone gone
+/// wrong, such as a wildcard to a parking page). dnsmasq answers the client's
+/// name with 192.0.2.2: the client is accepted while the zone fails open and
+/// deferred when it fails closed, as any list error is.
+#[test]
+fn an_answer_outside_127_is_an_error_not_a_listing() {
+    let listed = format!("66.0.0.127.{ZONE}");
+    let dns = Dnsmasq::start(ZONE, &[(&listed, Ipv4Addr::new(192, 0, 2, 2))]);
+    let open = Setup::new().config(|c| triage(c, dns.addr())).start();
+    let (_, accepted) = rcpt_from(&open, client_ip(66), "u@example.net");
+    assert_eq!(accepted, RECIPIENT_OK);
+    let closed = Setup::new()
+        .config(|c| {
+            triage(c, dns.addr());
+            c.dnsbl[0].fail_open = false;
+        })
+        .start();
+    let (_, deferred) = rcpt_from(&closed, client_ip(66), "u@example.net");
+    assert_eq!(
+        deferred,
+        "450 4.7.1 Service temporarily unavailable; client [127.0.0.66] could not be checked, try again later\r\n"
+    );
 }
