@@ -1,5 +1,11 @@
-//! Operator-facing output: the log subscriber (and, as later work lands, metrics
-//! and the review API).
+//! Operator-facing output: the log subscriber, the metrics the shards
+//! publish, and the admin listener that serves them.
+
+mod http;
+pub mod metrics;
+
+pub use http::AdminListener;
+pub use metrics::{MetricsBoard, ShardMetrics};
 
 use tracing_subscriber::EnvFilter;
 

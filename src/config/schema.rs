@@ -47,6 +47,19 @@ pub struct Config {
     pub dnsbl: Vec<ZoneConfig>,
     /// `[[dnswl]]`: allowlists, each listing subtracting (weights written negative).
     pub dnswl: Vec<ZoneConfig>,
+    /// The operators' listener: metrics and health.
+    pub admin: AdminConfig,
+}
+
+/// `[admin]`: the listener for operators, kept off the SMTP shards (it runs
+/// on a thread of its own).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Where `/metrics` (Prometheus text) and `/healthz` are served; no
+    /// listener when unset. It has no authentication: bind it to loopback
+    /// or a management network.
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[tls]`: the server certificate for STARTTLS.

@@ -156,10 +156,23 @@ impl Driver {
     ) {
         let verdict = match event {
             Event::Connect => match admitted {
-                Err(Overload::Shard) => Verdict::Disconnect(table::shard_full()),
-                Err(Overload::Client) => Verdict::Disconnect(table::too_many_from_ip()),
-                Err(Overload::ClientRate) => Verdict::Disconnect(table::too_fast_from_ip()),
-                Ok(()) => Box::pin(self.on_connect()).await,
+                Err(Overload::Shard) => {
+                    self.shard.count(|m| m.connections_refused.shard_full += 1);
+                    Verdict::Disconnect(table::shard_full())
+                }
+                Err(Overload::Client) => {
+                    self.shard
+                        .count(|m| m.connections_refused.client_limit += 1);
+                    Verdict::Disconnect(table::too_many_from_ip())
+                }
+                Err(Overload::ClientRate) => {
+                    self.shard.count(|m| m.connections_refused.client_rate += 1);
+                    Verdict::Disconnect(table::too_fast_from_ip())
+                }
+                Ok(()) => {
+                    self.shard.count(|m| m.connections_accepted += 1);
+                    Box::pin(self.on_connect()).await
+                }
             },
             Event::Helo { name, .. } => {
                 let verdict = self.shard.hooks.helo(&self.client, &name);
@@ -247,9 +260,12 @@ impl Driver {
             match self.screening.outcome().await {
                 Screened::Pass => {}
                 Screened::Reject { by, .. } => {
-                    return Verdict::Refuse(screening::refusal(554, client, by));
+                    let refusal = screening::refusal(554, client, by);
+                    self.shard.count(|m| m.connections_refused.triage += 1);
+                    return Verdict::Refuse(refusal);
                 }
                 Screened::Defer { .. } => {
+                    self.shard.count(|m| m.connections_refused.triage += 1);
                     return Verdict::Disconnect(screening::deferral(421, client));
                 }
             }
@@ -403,6 +419,15 @@ impl Driver {
             )),
             Err(verdict) => verdict.clone(),
         };
+        self.shard.count(|m| {
+            let outcomes = &mut m.transactions;
+            match &verdict {
+                Verdict::Continue | Verdict::ContinueWith(_) => outcomes.relayed += 1,
+                Verdict::Refuse(reply) if reply.is_transient() => outcomes.tempfail += 1,
+                Verdict::Refuse(_) => outcomes.rejected += 1,
+                Verdict::Disconnect(_) => outcomes.disconnected += 1,
+            }
+        });
         txlog::transaction(&TransactionRecord {
             queue_id: &queue_id,
             client: self.client.addr,
@@ -483,11 +508,13 @@ impl Driver {
             _ if is_role_address(path) => return None,
             Screened::Reject { by, rules } => {
                 let refusal = screening::refusal(550, client, by);
+                self.shard.count(|m| m.recipients.triage_refused += 1);
                 tracing::info!(client = %client, helo = ?self.client.helo, from = ?session.transaction().map(|t| t.sender.to_string()), to = %path, rules = %rules, reply = %refusal, "recipient refused by client triage");
                 refusal
             }
             Screened::Defer { failures } => {
                 let deferral = screening::deferral(450, client);
+                self.shard.count(|m| m.recipients.triage_deferred += 1);
                 tracing::info!(client = %client, to = %path, failures = %failures, reply = %deferral, "recipient deferred by client triage");
                 deferral
             }
@@ -522,6 +549,7 @@ impl Driver {
             GreyDecision::Pass => None,
             GreyDecision::Defer { retry_in } => {
                 tracing::info!(client = %client, from = %sender, to = %recipient, retry_in = ?retry_in, "recipient greylisted");
+                self.shard.count(|m| m.recipients.greylisted += 1);
                 Some(Verdict::Refuse(table::greylisted()))
             }
         }

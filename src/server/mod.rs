@@ -27,6 +27,7 @@ use std::time::Duration;
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
+use crate::admin::{AdminListener, MetricsBoard};
 use crate::config::Config;
 use crate::tls::Credentials;
 
@@ -56,6 +57,14 @@ pub enum ServerError {
     /// `[tls]` files could not be loaded.
     #[error("cannot start TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// `[admin] listen` could not be bound, or its thread not started.
+    #[error("cannot start the admin listener on {addr}: {source}")]
+    Admin {
+        /// The address from `[admin] listen`.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// A signal handler could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -75,12 +84,18 @@ pub struct RunningServer {
     stop: Arc<AtomicBool>,
     shards: Vec<glommio::ExecutorJoinHandle<()>>,
     credentials: Option<Arc<Credentials>>,
+    admin: Option<(SocketAddr, std::thread::JoinHandle<()>)>,
 }
 
 impl RunningServer {
     /// The addresses actually bound (port 0 in the config becomes a real port).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// Where the admin listener is bound, when `[admin] listen` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The flag a signal handler sets to begin a graceful shutdown.
@@ -104,13 +119,17 @@ impl RunningServer {
         }
     }
 
-    /// Waits until every shard has stopped.
+    /// Waits until every shard, and then the admin listener, has stopped
+    /// (metrics stay readable while the shards drain).
     pub fn wait(self) -> Result<(), ServerError> {
         for (shard, handle) in self.shards.into_iter().enumerate() {
             handle.join().map_err(|e| ServerError::ShardFailed {
                 shard,
                 reason: e.to_string(),
             })?;
+        }
+        if let Some((_, admin)) = self.admin {
+            let _ = admin.join();
         }
         Ok(())
     }
@@ -135,6 +154,15 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         .map(|s| s.iter().map(|(a, _)| *a).collect())
         .unwrap_or_default();
     let stop = Arc::new(AtomicBool::new(false));
+    let zones = settings::zones(config)?;
+    let metrics = Arc::new(MetricsBoard::new(
+        shard_count,
+        zones.iter().map(|zone| zone.rule().to_string()).collect(),
+    ));
+    let admin = match config.admin.listen {
+        Some(addr) => Some(start_admin(addr, &metrics, &stop)?),
+        None => None,
+    };
     let shared = shard::Shared {
         config: config.clone(),
         stop: Arc::clone(&stop),
@@ -143,7 +171,8 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         count_mesh: registry::mesh(shard_count),
         triage_mesh: mesh::builder(shard_count),
         grey_mesh: mesh::builder(shard_count),
-        zones: settings::zones(config)?,
+        zones,
+        metrics,
     };
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {
@@ -168,7 +197,24 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         stop,
         shards,
         credentials,
+        admin,
     })
+}
+
+/// Binds `[admin] listen` and starts its thread; it stops with the shards.
+fn start_admin(
+    addr: SocketAddr,
+    metrics: &Arc<MetricsBoard>,
+    stop: &Arc<AtomicBool>,
+) -> Result<(SocketAddr, std::thread::JoinHandle<()>), ServerError> {
+    let error = |source| ServerError::Admin { addr, source };
+    let listener = AdminListener::bind(addr).map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    let thread = listener
+        .serve(Arc::clone(metrics), Arc::clone(stop))
+        .map_err(error)?;
+    tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz)");
+    Ok((bound, thread))
 }
 
 /// Runs the proxy in the foreground until SIGTERM or SIGINT, then shuts down

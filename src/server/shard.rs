@@ -22,6 +22,7 @@ use super::registry::{Admission, ClientRegistry, CountMesh};
 use super::settings::{
     greylist_settings, resolver_settings, session_config, triage_settings, upstream_settings,
 };
+use crate::admin::{MetricsBoard, ShardMetrics};
 use crate::config::Config;
 use crate::dns::Resolver;
 use crate::policy::{HeloLiteralCheck, Hooks, RecipientDomains, StageHook};
@@ -37,6 +38,10 @@ const SCRATCH_SIZE: usize = 64 * 1024;
 
 /// How often idle upstream connections past their time are closed.
 const PRUNE_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the shard copies its counters to the metrics board: how stale
+/// `/metrics` may be.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 /// Connections from one client network: an IPv4 address or an IPv6 /64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +88,9 @@ pub struct Shard {
     pub greylist: Option<Rc<Greylisting>>,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
+    /// What this shard counted, published to `board` every [`PUBLISH_EVERY`].
+    metrics: RefCell<ShardMetrics>,
+    board: Arc<MetricsBoard>,
     clients: Rc<ClientRegistry>,
     queue_counter: Cell<u32>,
     started: u32,
@@ -123,6 +131,23 @@ impl Shard {
             shard: Rc::clone(self),
             key: Some(key),
         })
+    }
+
+    /// Counts something for the metrics: a plain integer of this shard's.
+    pub fn count(&self, update: impl FnOnce(&mut ShardMetrics)) {
+        update(&mut self.metrics.borrow_mut());
+    }
+
+    /// Copies the counters and the gauges read now to the metrics board.
+    fn publish(&self) {
+        let mut snapshot = self.metrics.borrow().clone();
+        let (open, opened, reused) = self.pool.stats();
+        snapshot.connections_open = self.connections.get();
+        snapshot.upstream_open = open;
+        snapshot.upstream_opened = opened;
+        snapshot.upstream_reused = reused;
+        snapshot.triage = self.triage.as_ref().map(|triage| triage.stats());
+        self.board.publish(self.id, snapshot);
     }
 
     /// True when connections passed the stress threshold: idle bounds shrink.
@@ -202,6 +227,8 @@ pub struct Shared {
     pub grey_mesh: Option<GreyMesh>,
     /// `[[dnsbl]]` and `[[dnswl]]`, compiled once.
     pub zones: Vec<Zone>,
+    /// Where the shards publish their metrics.
+    pub metrics: Arc<MetricsBoard>,
 }
 
 /// The shard's main task: accept until the stop flag is set, then drain.
@@ -215,6 +242,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         triage_mesh,
         grey_mesh,
         zones,
+        metrics,
     } = shared;
     let server = &config.server;
     let rate = (server.max_connection_rate_per_ip > 0).then_some(RateLimit {
@@ -275,6 +303,8 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         triage,
         greylist,
         connections: Cell::new(0),
+        metrics: RefCell::new(ShardMetrics::default()),
+        board: metrics,
         clients,
         queue_counter: Cell::new(0),
         started,
@@ -305,6 +335,15 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
             }
         }
     });
+    let publisher = glommio::spawn_local({
+        let shard = Rc::clone(&shard);
+        async move {
+            loop {
+                shard.publish();
+                sleep(PUBLISH_EVERY).await;
+            }
+        }
+    });
     while !stop.load(Ordering::Relaxed) {
         sleep(STOP_POLL).await;
     }
@@ -317,7 +356,9 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         sleep(Duration::from_millis(20)).await;
     }
     pruner.cancel().await;
+    publisher.cancel().await;
     shard.pool.clear();
+    shard.publish();
     let (_, opened, reused) = shard.pool.stats();
     tracing::info!(
         shard = id,

@@ -243,6 +243,11 @@ impl Stack {
         self.addr
     }
 
+    /// Where the admin listener is, when `[admin] listen` was set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.proxy.as_ref().and_then(RunningServer::admin_addr)
+    }
+
     /// A new connection to the proxy, greeting not yet read.
     pub fn connect(&self) -> Client {
         Client::connect(self.addr)

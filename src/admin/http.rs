@@ -1,0 +1,93 @@
+//! The admin listener: HTTP for operators on a thread of its own, so a
+//! scraper or a slow browser never costs an SMTP shard a cycle. A
+//! single-threaded tokio runtime drives axum there; the shards never see it.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::metrics::MetricsBoard;
+
+/// How often the listener looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// The Prometheus text format's content type.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A bound admin listener, not yet serving.
+pub struct AdminListener {
+    listener: TcpListener,
+}
+
+impl AdminListener {
+    /// Binds `addr` now, so a taken port fails the start with its address.
+    pub fn bind(addr: SocketAddr) -> std::io::Result<AdminListener> {
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        Ok(AdminListener { listener })
+    }
+
+    /// The address bound (port 0 becomes a real port).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves `/metrics` and `/healthz` on a new thread until `stop` is set.
+    pub fn serve(
+        self,
+        board: Arc<MetricsBoard>,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .route("/healthz", get(healthz))
+            .with_state(board);
+        let listener = self.listener;
+        std::thread::Builder::new()
+            .name("ringwall-admin".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            tracing::error!(error = %e, "admin listener unusable; no metrics");
+                            return;
+                        }
+                    };
+                    let stopped = async move {
+                        while !stop.load(Ordering::Relaxed) {
+                            tokio::time::sleep(STOP_POLL).await;
+                        }
+                    };
+                    if let Err(e) = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                    {
+                        tracing::error!(error = %e, "admin listener failed");
+                    }
+                });
+            })
+    }
+}
+
+async fn metrics(State(board): State<Arc<MetricsBoard>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], board.render())
+}
+
+/// For load balancers and service monitors: answered while the process
+/// serves (the shards stop accepting before this listener goes away).
+async fn healthz() -> &'static str {
+    "ok\n"
+}
