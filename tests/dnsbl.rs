@@ -280,3 +280,38 @@ fn an_answer_outside_127_is_an_error_not_a_listing() {
         "450 4.7.1 Service temporarily unavailable; client [127.0.0.66] could not be checked, try again later\r\n"
     );
 }
+
+/// Behind a trusted load balancer the lookups are for the client its PROXY
+/// header names, never for the balancer: the balancer (127.0.0.3, which the
+/// zone lists too) speaks for a listed client (127.0.0.66) and a clean one
+/// (127.0.0.55), and the verdicts and the queries follow the clients.
+#[test]
+fn lookups_are_for_the_client_a_trusted_proxy_header_names() {
+    let dns = emulator(&[(66, "127.0.0.2"), (3, "127.0.0.2")], |_| {});
+    let stack = Setup::new()
+        .config(|c| {
+            triage(c, dns.local_addr());
+            c.server.proxy_protocol_from = vec!["127.0.0.3/32".parse().unwrap()];
+        })
+        .start();
+    let through_balancer = |client: u8| {
+        let mut session = Client::connect_from(client_ip(3), stack.addr());
+        session.send(format!("PROXY TCP4 127.0.0.{client} 127.0.0.1 4000 25\r\n"));
+        assert_eq!(session.reply(), GREETING);
+        session.command("EHLO client.example");
+        assert_eq!(session.command("MAIL FROM:<a@sender.example>"), SENDER_OK);
+        session.command("RCPT TO:<u@example.net>")
+    };
+    assert_eq!(
+        through_balancer(66),
+        "550 5.7.1 Service unavailable; client [127.0.0.66] blocked using Spamhaus ZEN\r\n"
+    );
+    assert_eq!(through_balancer(55), RECIPIENT_OK);
+    let counts = dns.counts();
+    assert_eq!(counts.zone(ZONE).queries, 2, "{counts}");
+    assert_eq!(
+        counts.zone(ZONE).listed,
+        1,
+        "only 127.0.0.66 was listed: {counts}"
+    );
+}
