@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use futures_lite::future;
 use glommio::net::{TcpListener, UdpSocket};
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
@@ -196,11 +195,16 @@ async fn run(plan: Plan) {
         .bound
         .send(socket.local_addr().map_err(io::Error::from));
     let service = Rc::new(Service::new(plan.responder, plan.counters, plan.latency));
-    let serve = future::or(
-        udp::serve(socket, Rc::clone(&service)),
-        tcp::serve(listener, service),
-    );
-    future::or(serve, watch(&plan.stop, plan.deadline)).await;
+    // Each server loop is a task of its own, polled only when its socket has
+    // something. Raced with each other and the watch's tick, a pending
+    // receive or accept was polled on every wake of the others, and glommio,
+    // which registers a waiter on every poll, panicked ("Waker invariant
+    // broken") after about 32,000 of them.
+    let udp = glommio::spawn_local(udp::serve(socket, Rc::clone(&service)));
+    let tcp = glommio::spawn_local(tcp::serve(listener, service));
+    watch(&plan.stop, plan.deadline).await;
+    udp.cancel().await;
+    tcp.cancel().await;
 }
 
 /// Binds UDP and TCP on the same address. With port 0 the UDP socket picks

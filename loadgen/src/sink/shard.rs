@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use futures_lite::future;
 use glommio::net::TcpListener;
 
 use super::config::SinkConfig;
@@ -122,26 +121,34 @@ pub(crate) async fn run(mut plan: ShardPlan) -> (Counts, Option<Ledger>) {
         )),
         ledger: RefCell::new(plan.config.verify_against.is_some().then(Ledger::default)),
     });
-    future::or(accept(&listener, &plan, &state), watch(&plan, &state)).await;
+    // The acceptor is a task of its own, polled only when a connection
+    // comes. Raced against the watch's tick instead, the pending accept was
+    // polled a hundred times a second and glommio, which registers a waiter
+    // on every poll, panicked ("Waker invariant broken") after about 32,000.
+    let acceptor = glommio::spawn_local(accept(
+        listener,
+        plan.index,
+        plan.config.seed,
+        Rc::clone(&state),
+    ));
+    watch(&plan, &state).await;
+    acceptor.cancel().await;
     (state.counts.get(), state.ledger.take())
 }
 
 /// Accepts connections forever, one task per connection.
-async fn accept(listener: &TcpListener, plan: &ShardPlan, state: &Rc<ShardState>) {
+async fn accept(listener: TcpListener, shard: usize, seed: u64, state: Rc<ShardState>) {
     loop {
         match listener.accept().await {
             Ok(stream) => {
                 // Each session has its own dice, derived from the seed, the
                 // shard and the session number: replayable, independent.
-                let stream_id = ((plan.index as u64) << 40) | state.new_session();
-                let dice = SplitMix64::for_stream(plan.config.seed, stream_id);
-                glommio::spawn_local(conn::serve(stream, Rc::clone(state), dice)).detach();
+                let stream_id = ((shard as u64) << 40) | state.new_session();
+                let dice = SplitMix64::for_stream(seed, stream_id);
+                glommio::spawn_local(conn::serve(stream, Rc::clone(&state), dice)).detach();
             }
             Err(error) => {
-                eprintln!(
-                    "ringwall-loadgen sink: shard {} cannot accept: {error}",
-                    plan.index
-                );
+                eprintln!("ringwall-loadgen sink: shard {shard} cannot accept: {error}");
                 glommio::timer::sleep(ACCEPT_BACKOFF).await;
             }
         }
