@@ -194,7 +194,7 @@ mod tests {
             tables,
             [
                 "server", "upstream", "domains", "limits", "timeouts", "log", "tls", "dns", "rbl",
-                "greylist", "dnsbl", "dnswl", "admin"
+                "greylist", "dnsbl", "dnswl", "admin", "content", "scoring", "policy", "senders"
             ]
         );
         let document = Locator::new(EMBEDDED_DEFAULT).unwrap();
@@ -272,7 +272,7 @@ mod tests {
             [
                 "ringwall.toml:2:2: upstraem: unknown key `upstraem`; the top level takes the tables `server`, \
               `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `greylist`, `dnsbl`, \
-              `dnswl`, `admin`; \
+              `dnswl`, `admin`, `content`, `scoring`, `policy`, `senders`; \
               fix: correct the spelling to one of those, or remove the key"
             ]
         );

@@ -17,6 +17,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::units::{ByteSize, HumanDuration};
+use crate::policy::{Action, RuleClass};
 use crate::rbl::{KeyMode, Preset};
 
 /// The whole configuration file.
@@ -49,6 +50,123 @@ pub struct Config {
     pub dnswl: Vec<ZoneConfig>,
     /// The operators' listener: metrics and health.
     pub admin: AdminConfig,
+    /// Content analysis: which rules judge a message, within what time.
+    pub content: ContentConfig,
+    /// The thresholds and actions of the default policy class.
+    pub scoring: ScoringConfig,
+    /// `[[policy]]`: recipient domains and addresses with their own
+    /// thresholds and actions.
+    pub policy: Vec<PolicyConfig>,
+    /// Senders always accepted or always refused.
+    pub senders: SendersConfig,
+}
+
+/// `[content]`: the scan every message that reaches end of data gets.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContentConfig {
+    /// Scan messages at all (off: every message is relayed unjudged).
+    pub enabled: bool,
+    /// Use the rule pack built into the binary (`rules/` of the source).
+    pub builtin_rules: bool,
+    /// Rule files (TOML) loaded after the built-in pack; re-read on SIGHUP.
+    pub rules: Vec<PathBuf>,
+    /// Time one message's scan may take; past it the remaining checks are
+    /// skipped, and the verdict names them.
+    pub budget: HumanDuration,
+}
+
+impl Default for ContentConfig {
+    fn default() -> Self {
+        ContentConfig {
+            enabled: true,
+            builtin_rules: true,
+            rules: Vec::new(),
+            budget: HumanDuration(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// `[scoring]`: the default policy class. A message at or above a threshold
+/// gets its action; of the thresholds reached, the highest wins.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    /// Relay with `X-Spam-Flag: YES` at or above.
+    pub tag: f64,
+    /// Keep in quarantine at or above.
+    pub quarantine: f64,
+    /// Refuse with 550 5.7.1 at or above.
+    pub reject: f64,
+    /// Refuse with 451 4.7.1 at or above (unset: never).
+    pub tempfail: Option<f64>,
+    /// Accept and drop at or above (unset: never; opt-in).
+    pub discard: Option<f64>,
+    /// Put in front of a tagged message's Subject (unset: the Subject is
+    /// left alone, which keeps DKIM signatures valid).
+    pub subject_prefix: Option<String>,
+    /// Actions some rule classes force whatever the score.
+    pub actions: BTreeMap<RuleClass, Action>,
+    /// Scores that replace a rule's own (`RULE_NAME = 2.5`; 0 switches a
+    /// rule off).
+    pub scores: BTreeMap<String, f64>,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            tag: 5.0,
+            quarantine: 8.0,
+            reject: 15.0,
+            tempfail: None,
+            discard: None,
+            subject_prefix: None,
+            actions: BTreeMap::from([
+                (RuleClass::Executable, Action::Reject),
+                (RuleClass::Malware, Action::Reject),
+            ]),
+            scores: BTreeMap::new(),
+        }
+    }
+}
+
+/// One `[[policy]]` class: what it leaves out comes from `[scoring]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// The name the logs use.
+    pub name: String,
+    /// Recipient domains in this class.
+    pub domains: Vec<String>,
+    /// Recipient addresses in this class (they win over `domains`).
+    pub recipients: Vec<String>,
+    /// See [`ScoringConfig::tag`].
+    pub tag: Option<f64>,
+    /// See [`ScoringConfig::quarantine`].
+    pub quarantine: Option<f64>,
+    /// See [`ScoringConfig::reject`].
+    pub reject: Option<f64>,
+    /// See [`ScoringConfig::tempfail`].
+    pub tempfail: Option<f64>,
+    /// See [`ScoringConfig::discard`].
+    pub discard: Option<f64>,
+    /// See [`ScoringConfig::subject_prefix`].
+    pub subject_prefix: Option<String>,
+    /// Class actions added to (or replacing those of) `[scoring] actions`.
+    pub actions: BTreeMap<RuleClass, Action>,
+}
+
+/// `[senders]`: envelope senders decided before any scoring. An entry is an
+/// address (`news@example.com`), a domain with its subdomains
+/// (`example.com`), or a domain alone (`@example.com`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendersConfig {
+    /// Never tagged or refused by score (class actions still apply: a
+    /// sender is easily forged, an executable is not made safe by it).
+    pub allow: Vec<String>,
+    /// Refused with 550 5.7.1 at end of data.
+    pub block: Vec<String>,
 }
 
 /// `[admin]`: the listener for operators, kept off the SMTP shards (it runs

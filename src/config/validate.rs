@@ -7,6 +7,7 @@
 //! The DNS and DNSBL/DNSWL checks live in [`dnsbl`].
 
 mod dnsbl;
+mod policy;
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -52,6 +53,7 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     dnsbl::rbl(&mut check, &config.rbl);
     dnsbl::zones(&mut check, &config.dnsbl, &config.dnswl);
     greylist(&mut check, &config.greylist);
+    policy::policy(&mut check, config);
     let mut findings = check.findings;
     findings
         .errors
@@ -910,6 +912,38 @@ mod tests {
         for (source, expected) in table {
             assert_eq!(refused(source), *expected, "{source:?}");
         }
+    }
+
+    #[test]
+    fn scoring_and_policy_rules() {
+        assert_refusals(&[
+            (
+                "[scoring]\ntag = nan\nsubject_prefix = \"\"\nscores = { lower_case = 1.0, GOOD = inf }\n",
+                &[
+                    "r.toml:2:7: [scoring] tag = nan: must be a finite number; fix: write a score such as 5.0",
+                    "r.toml:3:18: [scoring] subject_prefix = \"\": must be 1 to 40 printable characters on one line; fix: write something such as \"[SPAM]\", or leave the key out to keep Subjects as they are",
+                    "r.toml:4:25: [scoring.scores] lower_case = 1.0: is not a rule name: rule names are upper-case letters, digits and _; fix: write the name as `ringwall score --explain` prints it",
+                    "r.toml:4:37: [scoring.scores] GOOD = inf: must be a finite number; fix: write a score such as 2.5, or 0 to switch the rule off",
+                ],
+            ),
+            (
+                "[[policy]]\nname = \"a\"\ndomains = [\"example.org\"]\n[[policy]]\nname = \"a\"\ndomains = [\"Example.org\"]\nrecipients = [\"nobody\"]\n[[policy]]\nreject = 3.0\n",
+                &[
+                    "r.toml:5:8: [policy] name = \"a\": is also the name of [[policy]] entry 1; fix: give each class a name of its own",
+                    "r.toml:6:11: [policy] domains = [\"Example.org\"]: is also in [[policy]] entry 1: a recipient has one class; fix: keep the domain in one [[policy]] only",
+                    "r.toml:7:14: [policy] recipients = [\"nobody\"]: is not an address; fix: write local@domain; whole domains go in domains",
+                    "r.toml:8:1: [policy] name: is missing from [[policy]] entry 3: the logs name a message's class by it; fix: add a line such as name = \"strict\"",
+                    "r.toml:8:1: [policy] domains: [[policy]] entry 3 names no recipient: it would judge no mail; fix: add domains = [\"example.org\"] or recipients = [\"ceo@example.org\"]",
+                ],
+            ),
+            (
+                "[senders]\nallow = [\"ok.example\", \"two@at@s\"]\nblock = [\"@\"]\n",
+                &[
+                    "r.toml:2:24: [senders] allow: \"two@at@s\" is not an address, a domain or @domain; fix: write news@example.com, example.com (with its subdomains) or @example.com (alone)",
+                    "r.toml:3:10: [senders] block: \"@\" is not an address, a domain or @domain; fix: write news@example.com, example.com (with its subdomains) or @example.com (alone)",
+                ],
+            ),
+        ]);
     }
 
     #[test]

@@ -6,9 +6,16 @@
 //! open-relay guard ([`RecipientDomains`]); DNSBL triage, content scanning and
 //! scoring plug in beside it without touching the protocol core.
 
+mod classes;
 mod helo;
+mod senders;
+pub mod spam_headers;
+mod verdict;
 
+pub use classes::{PolicyClass, PolicySet};
 pub use helo::HeloLiteralCheck;
+pub use senders::{Listed, SenderLists};
+pub use verdict::{Action, Judgement, RuleClass, RuleHit, Thresholds, format_score, judge};
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -296,6 +296,9 @@ impl Driver {
         if verdict != Verdict::Continue {
             return verdict;
         }
+        if self.other_policy(session, path) {
+            return Verdict::Refuse(table::other_policy());
+        }
         if let Some(deferred) = self.greylist(session, path).await {
             return deferred;
         }
@@ -520,6 +523,20 @@ impl Driver {
             }
         };
         Some(Verdict::Refuse(refusal))
+    }
+
+    /// True when `path` is of another policy class than the recipients the
+    /// transaction holds: one verdict must fit every recipient of a message.
+    fn other_policy(&self, session: &Session, path: &ForwardPath) -> bool {
+        let policies = &self.shard.policies;
+        let class = |path: &ForwardPath| match path {
+            ForwardPath::Mailbox(mailbox) => policies.class_of(&mailbox.to_string()),
+            ForwardPath::Postmaster(_) => 0,
+        };
+        session
+            .transaction()
+            .and_then(|t| t.recipients.first())
+            .is_some_and(|(first, _)| class(first) != class(path))
     }
 
     /// With `[greylist] enabled`, the first attempt of an unknown triplet is

@@ -25,7 +25,7 @@ use super::settings::{
 use crate::admin::{MetricsBoard, ShardMetrics};
 use crate::config::Config;
 use crate::dns::Resolver;
-use crate::policy::{HeloLiteralCheck, Hooks, RecipientDomains, StageHook};
+use crate::policy::{HeloLiteralCheck, Hooks, PolicySet, RecipientDomains, StageHook};
 use crate::rbl::{Triage, TriageMesh, Zone};
 use crate::relay::Pool;
 use crate::relay::UpstreamTls;
@@ -86,6 +86,8 @@ pub struct Shard {
     pub triage: Option<Rc<Triage>>,
     /// Greylisting, when `[greylist] enabled`.
     pub greylist: Option<Rc<Greylisting>>,
+    /// Which thresholds and actions judge each recipient's mail.
+    pub policies: PolicySet,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
     /// What this shard counted, published to `board` every [`PUBLISH_EVERY`].
@@ -281,6 +283,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         connector: tls.upstream.connector(),
     };
     let pool = Pool::new(upstream_settings(&config), upstream_tls);
+    let policies = PolicySet::new(&config.scoring, &config.policy);
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);
@@ -302,6 +305,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         tls: tls.credentials.map(ShardTls::new),
         triage,
         greylist,
+        policies,
         connections: Cell::new(0),
         metrics: RefCell::new(ShardMetrics::default()),
         board: metrics,

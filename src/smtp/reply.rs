@@ -214,6 +214,10 @@ pub mod table {
         routing_characters = 550 (5, 7, 1) "Relay access denied: routing characters in local part";
         /// Recipients past `[limits] recipients` (RFC 5321 §4.5.3.1.8 asks for 452).
         too_many_recipients = 452 (4, 5, 3) "Too many recipients";
+        /// A recipient of another policy class than those already accepted:
+        /// one transaction gets one verdict, so the client sends it again in a
+        /// new transaction (clients treat 452 at RCPT so, RFC 5321 §4.5.3.1.10).
+        other_policy = 452 (4, 5, 3) "Too many recipients for one verdict; send this one in a new transaction";
         /// SIZE= or DATA past `[server] max_message_size`.
         message_too_big = 552 (5, 3, 4) "Message size exceeds fixed maximum message size";
         /// A header section past `[limits] header_size`.
