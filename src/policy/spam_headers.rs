@@ -190,7 +190,14 @@ mod tests {
             .collect();
         let rules: Vec<(&str, f64)> = rules.iter().map(|(r, s)| (r.as_str(), *s)).collect();
         let text = String::from_utf8(render(&judgement(Action::Tag, 12.0, &rules))).unwrap();
-        assert!(text.starts_with("X-Spam-Flag: YES\r\nX-Spam-Score: 12.0\r\nX-Spam-Status: Yes, score=12.0 required=5.0 action=tag tests=SOME_LONG_RULE_0=1.0,"));
+        assert!(
+            text.starts_with(
+                "X-Spam-Flag: YES\r\nX-Spam-Score: 12.0\r\n\
+                 X-Spam-Status: Yes, score=12.0 required=5.0 action=tag\r\n\
+                 \ttests=SOME_LONG_RULE_0=1.0,SOME_LONG_RULE_1=1.0,"
+            ),
+            "{text}"
+        );
         for line in text.split("\r\n") {
             assert!(line.len() <= FOLD_AT, "{line:?}");
         }
