@@ -18,7 +18,10 @@ use socket2::{Domain, Socket, Type};
 
 use crate::config::{ByteSize, Config, RblAction, ZoneConfig};
 use crate::dns::reverse_ip;
+use crate::policy::format_score;
 use crate::rbl::Preset;
+use crate::scan::message::fixtures;
+use crate::score::Judge;
 use crate::server;
 
 /// The blocklist stub's zone: a Spamhaus ZEN look-alike, read with ZEN's
@@ -50,6 +53,9 @@ pub enum DemoError {
     /// The proxy would not start.
     #[error("the proxy did not start: {0}")]
     Server(#[from] server::ServerError),
+    /// The content rules would not load.
+    #[error("the content rules did not load: {0}")]
+    Rules(#[from] crate::score::ScoreError),
     /// Talking to the proxy or writing the report failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -64,6 +70,8 @@ struct Sample {
     body: Vec<u8>,
     /// What the transcript alone does not tell a newcomer, line by line.
     why: &'static [&'static str],
+    /// Show the content verdict's explanation, rule by rule.
+    explain: bool,
 }
 
 fn samples() -> Vec<Sample> {
@@ -87,6 +95,7 @@ fn samples() -> Vec<Sample> {
             recipient: "bob@example.net",
             body: message("Lunch on Friday", "See you at noon.\r\n"),
             why: &[],
+            explain: false,
         },
         Sample {
             title: "A smuggling attempt (CRLF.LF inside the body)".into(),
@@ -94,6 +103,7 @@ fn samples() -> Vec<Sample> {
             recipient: "bob@example.net",
             body: smuggling,
             why: &[],
+            explain: false,
         },
         Sample {
             title: "A recipient in a domain we do not relay for".into(),
@@ -101,6 +111,7 @@ fn samples() -> Vec<Sample> {
             recipient: "carol@elsewhere.example",
             body: message("Relay me", "Please relay.\r\n"),
             why: &[],
+            explain: false,
         },
         Sample {
             title: "A message over the size limit (32 KiB here)".into(),
@@ -108,6 +119,7 @@ fn samples() -> Vec<Sample> {
             recipient: "bob@example.net",
             body: large,
             why: &[],
+            explain: false,
         },
         Sample {
             title: format!(
@@ -121,6 +133,7 @@ fn samples() -> Vec<Sample> {
                 "[rbl] action = \"drop\" the banner itself refuses it: every command",
                 "but QUIT then gets 503. The lookup started when it connected.",
             ],
+            explain: false,
         },
         Sample {
             title: format!(
@@ -136,8 +149,85 @@ fn samples() -> Vec<Sample> {
                 "the zone counts as unhealthy, and `ringwall run` logs a warning to",
                 "point the operator at a local recursive resolver.",
             ],
+            explain: false,
+        },
+        Sample {
+            title: "Spam by its words (the built-in keyword rules)".into(),
+            client: CLIENT,
+            recipient: "bob@example.net",
+            body: message("URGENT: your inheritance of $4,500,000 USD", KEYWORD_SPAM),
+            why: &[
+                "no single phrase decides: each keyword rule adds its score, and this",
+                "sum passed [scoring] reject (15): the client gets 550 and bounces it,",
+                "so nothing is lost and the sender learns.",
+            ],
+            explain: true,
+        },
+        Sample {
+            title: "A program in an attachment named like a document".into(),
+            client: CLIENT,
+            recipient: "bob@example.net",
+            body: fixtures::message_with_attachment(
+                "invoice.pdf.exe",
+                "application/pdf",
+                &fixtures::minimal_pe(),
+            ),
+            why: &[
+                "its content is a Windows program whatever its name and type claim;",
+                "rules of class executable are refused whatever the score",
+                "([scoring] actions).",
+            ],
+            explain: true,
+        },
+        Sample {
+            title: "A phishing link: the text shows one site, the link goes to another".into(),
+            client: CLIENT,
+            recipient: "bob@example.net",
+            body: phishing(),
+            why: &[
+                "the display name claims the bank's domain, the link goes to a bare IP",
+                "address and the words are a phisher's: past [scoring] quarantine (8).",
+                "Until the quarantine store lands, such a message is relayed tagged",
+                "(action=quarantine in X-Spam-Status), never dropped.",
+            ],
+            explain: true,
+        },
+        Sample {
+            title: "GTUBE, the standard test string for spam filters".into(),
+            client: CLIENT,
+            recipient: "bob@example.net",
+            body: message(
+                "Filter test",
+                "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n",
+            ),
+            why: &["GTUBE scores 1000, as in SpamAssassin: it tests the whole path."],
+            explain: true,
         },
     ]
+}
+
+/// The keyword sample's text: an advance-fee scam, the oldest trick in spam.
+const KEYWORD_SPAM: &str = "Dear Beneficiary,\r\n\r\n\
+I am Barrister James Cole, attorney to the late Mr. Williams who died\r\n\
+in a car accident. He left an unclaimed inheritance fund of US$4,500,000\r\n\
+(Four Million Five Hundred Thousand United States Dollars) and you have\r\n\
+been named the next of kin. To claim your funds, send your full name,\r\n\
+bank account details and a copy of your passport. This transaction is\r\n\
+100% risk free and strictly confidential.\r\n\r\nAct now!\r\n";
+
+/// The phishing sample: an HTML message whose link text shows a bank's
+/// address while the link goes to a bare IP address, from a display name
+/// that claims the bank's domain.
+fn phishing() -> Vec<u8> {
+    "From: \"service@bank.example.com\" <alerts@mailer.example.org>\r\n\
+     To: Bob <bob@example.net>\r\nSubject: Your account has been suspended\r\n\
+     Message-ID: <phish@mailer.example.org>\r\nDate: Thu, 26 Nov 2026 12:00:00 +0000\r\n\
+     MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+     <p>We detected unusual activity. Verify your account within 24 hours or it\r\n\
+     will be closed:</p>\r\n\
+     <p><a href=\"http://203.0.113.7/secure/login\">https://www.bank.example.com/login</a></p>\r\n"
+        .as_bytes()
+        .to_vec()
 }
 
 /// Runs the demo, writing the report to `out`. With `serve`, a fresh proxy and
@@ -159,12 +249,18 @@ pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
          looked up there as it connects, and a listed one is refused ([rbl] action = \"drop\")\n",
         stub.local_addr()
     )?;
+    // The proxy's own scanner and thresholds (the demo leaves [content] and
+    // [scoring] at their defaults), for the explanations.
+    let mut judge = Judge::new(&Config::default())?;
     let mut delivered = 0;
     for (n, sample) in samples().iter().enumerate() {
         writeln!(out, "{}. {}", n + 1, sample.title)?;
         let transcript = send(proxy_addr, sample)?;
         for line in transcript {
             writeln!(out, "   {line}")?;
+        }
+        if sample.explain {
+            explain(out, &mut judge, &sample.body)?;
         }
         for (n, line) in sample.why.iter().enumerate() {
             let lead = if n == 0 { "why: " } else { "     " };
@@ -350,6 +446,32 @@ fn connect_from(client: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> 
     socket.bind(&SocketAddr::new(client, 0).into())?;
     socket.connect(&addr.into())?;
     Ok(socket.into())
+}
+
+/// The content verdict on `message`, rule by rule with its evidence, as
+/// `ringwall score --explain` prints it.
+fn explain(out: &mut dyn Write, judge: &mut Judge, message: &[u8]) -> std::io::Result<()> {
+    let judgement = judge.judge(message);
+    writeln!(
+        out,
+        "   verdict: {} (score {}, tag at {})",
+        judgement.action,
+        format_score(judgement.score),
+        format_score(judgement.required)
+    )?;
+    for hit in &judgement.hits {
+        writeln!(
+            out,
+            "     {:>6}  {:<24} {}",
+            format_score(hit.score),
+            hit.rule,
+            hit.evidence
+        )?;
+    }
+    if let Some(rule) = &judgement.forced_by {
+        writeln!(out, "     action forced by the class of {rule}")?;
+    }
+    Ok(())
 }
 
 /// Prints the header section and the first body lines the upstream received.

@@ -2,7 +2,9 @@
 //!
 //! The rooms, each behind its `mod.rs`: `smtp` (the pure protocol core),
 //! `config`, `server` (the glommio shell), `relay` (upstream forwarding),
-//! `policy` (stage verdicts), `dns` (lookups over glommio sockets). See
+//! `policy` (stage verdicts and the message verdict), `dns` (lookups over
+//! glommio sockets), `rbl` (DNS list triage), `scan` (content analysis),
+//! `score` (offline verdicts), `admin` (logs, metrics). See
 //! ARCHITECTURE.md for how data flows between them.
 
 pub mod admin;
@@ -12,6 +14,9 @@ pub mod dns;
 pub mod policy;
 pub mod rbl;
 pub mod relay;
+pub mod rulecheck;
+pub mod scan;
+pub mod score;
 pub mod server;
 pub mod smtp;
 pub mod tls;

@@ -36,6 +36,55 @@ enum Command {
     },
     /// Print the embedded default configuration, a commented starting point.
     DefaultConfig,
+    /// Judge messages offline with the proxy's rules and thresholds, as
+    /// `spamassassin -t` does: one verdict line per message.
+    Score {
+        /// The configuration whose rules, thresholds and state to use
+        /// (default: the embedded default).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print each rule's evidence: the keyword, the link, the attachment.
+        #[arg(long)]
+        explain: bool,
+        /// JSON: one object per message; with --eval, one object with tp,
+        /// fp, tn, fn, precision, recall, fpr and msgs_per_sec.
+        #[arg(long)]
+        json: bool,
+        /// A labelled corpus (DIR/ham and DIR/spam): print precision,
+        /// recall, false-positive rate and messages per second instead.
+        #[arg(long, value_name = "DIR")]
+        eval: Option<PathBuf>,
+        /// With --eval: a TSV manifest (columns file, source_repo,
+        /// source_path) to break the figures down per source.
+        #[arg(long, value_name = "MANIFEST", requires = "eval")]
+        sources: Option<PathBuf>,
+        /// Message files, or directories read recursively.
+        #[arg(value_name = "FILE|DIR", required_unless_present = "eval")]
+        paths: Vec<PathBuf>,
+    },
+    /// Work with keyword rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Lint rule files; with --corpus, report each rule's ham and spam hits
+    /// and fail any rule that hits more than 0.5 % of the ham.
+    Check {
+        /// The configuration whose rules the files join (default: the
+        /// embedded default, with the built-in pack).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// A labelled corpus (DIR/ham and DIR/spam).
+        #[arg(long, value_name = "DIR")]
+        corpus: Option<PathBuf>,
+        /// Rule files (TOML).
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,20 +102,108 @@ fn main() -> ExitCode {
             print!("{}", ringwall::config::EMBEDDED_DEFAULT);
             ExitCode::SUCCESS
         }
+        Command::Score {
+            config,
+            explain,
+            json,
+            eval,
+            sources,
+            paths,
+        } => score(
+            config,
+            ScoreRun {
+                explain,
+                json,
+                eval,
+                sources,
+                paths,
+            },
+        ),
+        Command::Rules {
+            command:
+                RulesCommand::Check {
+                    config,
+                    corpus,
+                    files,
+                },
+        } => rules_check(config, corpus, files),
     }
 }
 
-fn run(path: Option<PathBuf>) -> ExitCode {
-    let loaded = match &path {
+fn rules_check(path: Option<PathBuf>, corpus: Option<PathBuf>, files: Vec<PathBuf>) -> ExitCode {
+    let Some(loaded) = load_config(path.as_deref()) else {
+        return ExitCode::FAILURE;
+    };
+    let mut out = std::io::stdout().lock();
+    match ringwall::rulecheck::check(&loaded.config, &files, corpus.as_deref(), &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringwall rules check: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ringwall score`'s arguments beside the configuration.
+struct ScoreRun {
+    explain: bool,
+    json: bool,
+    eval: Option<PathBuf>,
+    sources: Option<PathBuf>,
+    paths: Vec<PathBuf>,
+}
+
+fn score(path: Option<PathBuf>, run: ScoreRun) -> ExitCode {
+    let Some(loaded) = load_config(path.as_deref()) else {
+        return ExitCode::FAILURE;
+    };
+    for warning in &loaded.warnings {
+        eprintln!("{warning}");
+    }
+    let result = ringwall::score::Judge::new(&loaded.config).and_then(|mut judge| {
+        let mut out = std::io::stdout().lock();
+        match &run.eval {
+            Some(dir) => ringwall::score::evaluate(
+                &mut judge,
+                dir,
+                run.sources.as_deref(),
+                run.json,
+                &mut out,
+            )
+            .map(drop),
+            None => ringwall::score::score(
+                &mut judge,
+                &run.paths,
+                ringwall::score::Options {
+                    explain: run.explain,
+                    json: run.json,
+                },
+                &mut out,
+            ),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringwall score: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The configuration at `path`, or the embedded default; its errors
+/// printed (its warnings are the caller's to report).
+fn load_config(path: Option<&std::path::Path>) -> Option<ringwall::config::Loaded> {
+    let loaded = match path {
         Some(path) => ringwall::config::load(path),
         None => ringwall::config::parse(ringwall::config::EMBEDDED_DEFAULT, "<embedded default>"),
     };
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::FAILURE;
-        }
+    loaded.map_err(|errors| eprintln!("{errors}")).ok()
+}
+
+fn run(path: Option<PathBuf>) -> ExitCode {
+    let Some(loaded) = load_config(path.as_deref()) else {
+        return ExitCode::FAILURE;
     };
     ringwall::admin::init_logging(&loaded.config.log);
     for warning in &loaded.warnings {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::{
     BYE, Client, DOMAIN, EHLO_REPLY, GREETING, OK, RECIPIENT_OK, SENDER_OK, START_DATA, Setup,
-    Stack, assert_received, message, queue_id, split_received,
+    Stack, assert_received, message, queue_id, split_received, split_verdict,
 };
 use ringwall_loadgen::sink::Counts;
 
@@ -32,7 +32,7 @@ fn message_arrives_byte_for_byte_after_our_received_header() {
 
     let dumps = stack.dumps();
     assert_eq!(dumps.len(), 1);
-    let (received, rest) = split_received(&dumps[0].eml);
+    let (received, verdict, rest) = split_verdict(&dumps[0].eml);
     assert_received(
         &received,
         common::CLIENT_HELO,
@@ -41,10 +41,17 @@ fn message_arrives_byte_for_byte_after_our_received_header() {
         before,
         after,
     );
+    assert!(
+        verdict.starts_with("X-Spam-Score: ") && verdict.contains("\nX-Spam-Status: No, score="),
+        "{verdict}"
+    );
     assert_eq!(rest, sent.as_slice());
     let counts = stack.finish();
     assert_eq!(counts.accepted, 1);
-    assert_eq!(counts.bytes, (received.len() + sent.len()) as u64);
+    assert_eq!(
+        counts.bytes,
+        (dumps[0].eml.len() - rest.len() + sent.len()) as u64
+    );
 }
 
 /// XFORWARD tells the upstream who the client is (address, port, protocol and

@@ -39,12 +39,10 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
@@ -58,16 +56,7 @@ TARGET = 0.05  # issue 6: less than 5 % throughput cost with a warm cache
 
 class Dnsbl:
     """`ringwall-loadgen dnsbl` pinned to CPU 1, answering ZONES with
-    NXDOMAIN; `stop()` returns its query counts.
-
-    It is poked once a second (a TCP connection and a stray datagram): the
-    emulator serves UDP and TCP in one glommio task beside a 10 ms stop tick,
-    and glommio 0.9 keeps one more waker reference on a pending accept or
-    receive at every poll of that task, so after about 2¾ minutes without a
-    TCP connection or a datagram it panics ("Waker invariant broken"), and a
-    whole run here takes longer. Completing the accept and the receive drops
-    what they held. The pokes reach no zone, so the zones' counts are
-    ringwall's queries alone."""
+    NXDOMAIN; `stop()` returns its query counts."""
 
     def __init__(self):
         for _ in range(16):
@@ -82,22 +71,8 @@ class Dnsbl:
             self.proc.wait()  # the UDP or TCP port was taken: another port
         else:
             raise RuntimeError("ringwall-loadgen dnsbl did not start")
-        self.stopping = threading.Event()
-        self.poker = threading.Thread(target=self._poke, daemon=True)
-        self.poker.start()
-
-    def _poke(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            while not self.stopping.wait(1.0):
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    udp.sendto(b"\0", ("127.0.0.1", self.port))
-                except OSError:
-                    pass
 
     def stop(self):
-        self.stopping.set()
-        self.poker.join()
         self.proc.send_signal(signal.SIGTERM)
         out, _ = self.proc.communicate(timeout=15)
         if self.proc.returncode != 0:

@@ -64,6 +64,8 @@ pub struct TransactionOutcomes {
     pub rejected: u64,
     /// The connection was closed with the reply.
     pub disconnected: u64,
+    /// Accepted and dropped: the `discard` verdict.
+    pub discarded: u64,
 }
 
 /// Recipients the client checks turned away at RCPT.
@@ -155,6 +157,7 @@ impl MetricsBoard {
                 emit(&[("outcome", "tempfail")], t.tempfail);
                 emit(&[("outcome", "rejected")], t.rejected);
                 emit(&[("outcome", "disconnected")], t.disconnected);
+                emit(&[("outcome", "discarded")], t.discarded);
             },
         );
         out.family(

@@ -918,6 +918,13 @@ mod tests {
     fn scoring_and_policy_rules() {
         assert_refusals(&[
             (
+                "[content]\nbudget = \"0s\"\nrules = [\"/nonexistent/local.toml\"]\n",
+                &[
+                    "r.toml:2:10: [content] budget = \"0s\": must not be zero; fix: set a positive duration, the default is \"500ms\"",
+                    "r.toml:3:10: [content] rules: does not load: /nonexistent/local.toml: cannot read the rule file: No such file or directory (os error 2); fix: check the path and that ringwall may read it; `ringwall rules check FILE` checks a rule file",
+                ],
+            ),
+            (
                 "[scoring]\ntag = nan\nsubject_prefix = \"\"\nscores = { lower_case = 1.0, GOOD = inf }\n",
                 &[
                     "r.toml:2:7: [scoring] tag = nan: must be a finite number; fix: write a score such as 5.0",

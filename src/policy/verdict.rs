@@ -68,8 +68,11 @@ pub enum RuleClass {
     Malware,
     /// Archives that cannot be inspected (encrypted) or are bombs.
     Archive,
-    /// Link tricks: text showing another domain, IP hosts, shorteners.
+    /// Deception aimed at the reader: link text showing another domain, a
+    /// display name claiming another sender.
     Phishing,
+    /// Suspicious link forms: IP-literal hosts, shorteners, punycode.
+    Link,
     /// Structure past a bound: MIME depth, parts, header length.
     Structure,
     /// Keyword and regex rules.
@@ -90,6 +93,7 @@ impl RuleClass {
             RuleClass::Malware => "malware",
             RuleClass::Archive => "archive",
             RuleClass::Phishing => "phishing",
+            RuleClass::Link => "link",
             RuleClass::Structure => "structure",
             RuleClass::Keyword => "keyword",
             RuleClass::Header => "header",

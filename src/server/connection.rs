@@ -2,6 +2,7 @@
 //! `smtp::Session`, and carries out what the session's events ask for (policy
 //! hooks, the upstream transaction). It makes no protocol decision of its own.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -11,16 +12,17 @@ use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt, FutureExt};
 use glommio::net::TcpStream;
 use glommio::timer::Timer;
 
+use super::content;
 use super::proxy_header;
 use super::screening::{self, Screened, Screening};
 use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
 use crate::config::RblAction;
-use crate::policy::ClientInfo;
+use crate::policy::{Action, ClientInfo, Judgement};
 use crate::rbl::GreyDecision;
 use crate::relay::{ClientIdentity, Lease, SendError, Trace, received_header, rfc5322_date};
 use crate::smtp::client::UpstreamReply;
-use crate::smtp::reply::{Reply, UpstreamStage, mapped_upstream, table};
+use crate::smtp::reply::{Reply, Status, UpstreamStage, mapped_upstream, table};
 use crate::smtp::{Event, ForwardPath, RcptParams, ReversePath, Session, Transaction, Verdict};
 use crate::tls::Stream;
 
@@ -396,13 +398,50 @@ impl Driver {
         };
         let queue_id = self.shard.next_queue_id();
         let hook = self.shard.hooks.message(&self.client, &body);
+        let class = self
+            .shard
+            .policies
+            .class(self.transaction_class(transaction));
+        let judgement = self.shard.content.as_ref().map(|content| {
+            let sender = match &transaction.sender {
+                ReversePath::Null => String::new(),
+                ReversePath::Mailbox(mailbox) => mailbox.to_string(),
+            };
+            content.judge(&body, &sender, session.helo(), self.screening.hits(), class)
+        });
+        let refusal = judgement.as_ref().and_then(|j| match j.action {
+            Action::Reject if j.forced_by.as_deref() == Some("SENDER_BLOCKED") => {
+                Some(Verdict::Refuse(table::sender_blocked()))
+            }
+            Action::Reject => Some(Verdict::Refuse(table::content_rejected())),
+            Action::Tempfail => Some(Verdict::Refuse(table::content_deferred())),
+            Action::Discard => Some(Verdict::ContinueWith(Reply::owned(
+                250,
+                Some(Status(2, 0, 0)),
+                format!("Ok: queued as {queue_id}"),
+            ))),
+            Action::Accept | Action::Tag | Action::Quarantine => None,
+        });
         let outcome = if hook != Verdict::Continue {
             self.end_upstream_transaction().await;
             Err(hook)
+        } else if let Some(refusal) = refusal {
+            self.end_upstream_transaction().await;
+            Err(refusal)
         } else {
             let identity = self.identity(session);
-            let header = self.received(session, transaction, &queue_id);
-            self.deliver(transaction, &identity, header.as_bytes(), &body)
+            let mut header = self.received(session, transaction, &queue_id).into_bytes();
+            let out = judgement
+                .as_ref()
+                .map(|judgement| content::outgoing(&body, judgement, class));
+            let message = match out {
+                Some(out) => {
+                    header.extend_from_slice(&out.fields);
+                    out.message
+                }
+                None => Cow::Borrowed(&body[..]),
+            };
+            self.deliver(transaction, &identity, &header, &message)
                 .await
         };
         let verdict = match &outcome {
@@ -422,9 +461,13 @@ impl Driver {
             )),
             Err(verdict) => verdict.clone(),
         };
+        let discarded = judgement
+            .as_ref()
+            .is_some_and(|j| j.action == Action::Discard);
         self.shard.count(|m| {
             let outcomes = &mut m.transactions;
             match &verdict {
+                Verdict::ContinueWith(_) if discarded => outcomes.discarded += 1,
                 Verdict::Continue | Verdict::ContinueWith(_) => outcomes.relayed += 1,
                 Verdict::Refuse(reply) if reply.is_transient() => outcomes.tempfail += 1,
                 Verdict::Refuse(_) => outcomes.rejected += 1,
@@ -445,9 +488,24 @@ impl Driver {
                 .transaction_started
                 .take()
                 .map_or(Duration::ZERO, |t| t.elapsed()),
-            rules: self.screening.rules(),
+            rules: &judgement.as_ref().map_or_else(
+                || self.screening.rules().to_string(),
+                Judgement::explanation,
+            ),
+            judgement: judgement.as_ref(),
         });
         verdict
+    }
+
+    /// The policy class the transaction's recipients share (the default
+    /// before any was accepted).
+    fn transaction_class(&self, transaction: &Transaction) -> usize {
+        match transaction.recipients.first() {
+            Some((ForwardPath::Mailbox(mailbox), _)) => {
+                self.shard.policies.class_of(&mailbox.to_string())
+            }
+            _ => 0,
+        }
     }
 
     /// Streams the message to the upstream. A connection that died while the

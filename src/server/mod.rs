@@ -8,6 +8,7 @@
 
 mod connection;
 mod connection_rate;
+mod content;
 mod cpus;
 mod greylisting;
 mod listener;
@@ -54,6 +55,9 @@ pub enum ServerError {
     /// checks refuse it first; this is for configs built in code).
     #[error("cannot use a DNS list zone: {0}")]
     Zone(#[from] crate::rbl::CodeError),
+    /// `[content]` rules could not be loaded.
+    #[error("cannot load the content rules: {0}")]
+    Content(#[from] crate::scan::ScannerError),
     /// `[tls]` files could not be loaded.
     #[error("cannot start TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
@@ -85,6 +89,8 @@ pub struct RunningServer {
     shards: Vec<glommio::ExecutorJoinHandle<()>>,
     credentials: Option<Arc<Credentials>>,
     admin: Option<(SocketAddr, std::thread::JoinHandle<()>)>,
+    /// The content rules and the config that names their files, for SIGHUP.
+    rules: Option<(Arc<content::RuleSource>, Config)>,
 }
 
 impl RunningServer {
@@ -116,6 +122,17 @@ impl RunningServer {
         match &self.credentials {
             Some(credentials) => credentials.reload(),
             None => Ok(()),
+        }
+    }
+
+    /// Compiles the content rule files again (SIGHUP): the shards take the
+    /// new rules at their next message; on error the rules in force stay.
+    /// Returns how many keyword rules are now loaded (`None` without
+    /// `[content]`).
+    pub fn reload_rules(&self) -> Result<Option<usize>, crate::scan::ScannerError> {
+        match &self.rules {
+            Some((rules, config)) => rules.reload(config).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -155,6 +172,13 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         .unwrap_or_default();
     let stop = Arc::new(AtomicBool::new(false));
     let zones = settings::zones(config)?;
+    let rules = if config.content.enabled {
+        Some(Arc::new(content::RuleSource::new(
+            crate::scan::Scanner::new(config)?,
+        )))
+    } else {
+        None
+    };
     let metrics = Arc::new(MetricsBoard::new(
         shard_count,
         zones.iter().map(|zone| zone.rule().to_string()).collect(),
@@ -173,6 +197,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         grey_mesh: mesh::builder(shard_count),
         zones,
         metrics,
+        rules: rules.clone(),
     };
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {
@@ -198,6 +223,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         shards,
         credentials,
         admin,
+        rules: rules.map(|rules| (rules, config.clone())),
     })
 }
 
@@ -226,6 +252,7 @@ pub fn run_until_signalled(config: &Config) -> Result<(), ServerError> {
     let server = start(config)?;
     let stop = server.stop_flag();
     let credentials = server.credentials.clone();
+    let rules = server.rules.clone();
     let handle = signals.handle();
     let watcher = std::thread::spawn(move || {
         for signal in signals.forever() {
@@ -239,6 +266,14 @@ pub fn run_until_signalled(config: &Config) -> Result<(), ServerError> {
                 Some(Err(e)) => tracing::error!(
                     error = %e,
                     "SIGHUP: TLS reload failed; the previous certificate stays in force"
+                ),
+            }
+            match rules.as_ref().map(|(rules, config)| rules.reload(config)) {
+                None => {}
+                Some(Ok(count)) => tracing::info!(rules = count, "SIGHUP: content rules reloaded"),
+                Some(Err(e)) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: content rules did not load; the previous rules stay in force"
                 ),
             }
         }

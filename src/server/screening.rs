@@ -17,7 +17,7 @@ use glommio::timer::Timer;
 use ipnet::IpNet;
 
 use crate::config::Config;
-use crate::rbl::{Decision, Triage, TriageScore};
+use crate::rbl::{Decision, Hit, Triage, TriageScore};
 use crate::smtp::reply::{Reply, Status};
 
 /// What triage concluded about a client.
@@ -51,6 +51,8 @@ pub struct Screening {
     allowlisted: bool,
     /// The rules that scored, for the transaction log (`RBL_ZEN_PBL=1`).
     rules: String,
+    /// The list hits, which also count in the message's verdict.
+    hits: Vec<Hit>,
 }
 
 enum State {
@@ -79,6 +81,7 @@ impl Screening {
             pregreet_wait,
             allowlisted: allowed,
             rules: String::new(),
+            hits: Vec::new(),
         };
         match listed {
             Some(true) => return done(Screened::Pass),
@@ -108,6 +111,7 @@ impl Screening {
             pregreet_wait,
             allowlisted: false,
             rules: String::new(),
+            hits: Vec::new(),
         }
     }
 
@@ -115,6 +119,12 @@ impl Screening {
     /// [`Screening::outcome`] concluded; empty when none did.
     pub fn rules(&self) -> &str {
         &self.rules
+    }
+
+    /// The list hits once [`Screening::outcome`] concluded: they join the
+    /// message's own rules in its verdict.
+    pub fn hits(&self) -> &[Hit] {
+        &self.hits
     }
 
     /// True when the client is in `[rbl] allow` or an allowlist named it
@@ -160,6 +170,7 @@ impl Screening {
             let screened = conclude(&score, *threshold);
             self.allowlisted = score.hits().iter().any(|hit| hit.weight < 0.0);
             self.rules = score.explanation();
+            self.hits = score.hits().to_vec();
             if screened != Screened::Pass || !score.hits().is_empty() {
                 tracing::info!(
                     outcome = ?screened,

@@ -17,6 +17,7 @@ use glommio::timer::sleep;
 use super::STOP_POLL;
 use super::connection;
 use super::connection_rate::RateLimit;
+use super::content::{ContentJudge, RuleSource};
 use super::greylisting::{GreyMesh, Greylisting};
 use super::registry::{Admission, ClientRegistry, CountMesh};
 use super::settings::{
@@ -88,6 +89,8 @@ pub struct Shard {
     pub greylist: Option<Rc<Greylisting>>,
     /// Which thresholds and actions judge each recipient's mail.
     pub policies: PolicySet,
+    /// The content verdict, when `[content] enabled`.
+    pub content: Option<ContentJudge>,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
     /// What this shard counted, published to `board` every [`PUBLISH_EVERY`].
@@ -231,6 +234,8 @@ pub struct Shared {
     pub zones: Vec<Zone>,
     /// Where the shards publish their metrics.
     pub metrics: Arc<MetricsBoard>,
+    /// The compiled content rules, when `[content] enabled`.
+    pub rules: Option<Arc<RuleSource>>,
 }
 
 /// The shard's main task: accept until the stop flag is set, then drain.
@@ -245,6 +250,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         grey_mesh,
         zones,
         metrics,
+        rules,
     } = shared;
     let server = &config.server;
     let rate = (server.max_connection_rate_per_ip > 0).then_some(RateLimit {
@@ -284,6 +290,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
     };
     let pool = Pool::new(upstream_settings(&config), upstream_tls);
     let policies = PolicySet::new(&config.scoring, &config.policy);
+    let content = rules.map(|rules| ContentJudge::new(&config, rules));
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);
@@ -306,6 +313,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         triage,
         greylist,
         policies,
+        content,
         connections: Cell::new(0),
         metrics: RefCell::new(ShardMetrics::default()),
         board: metrics,

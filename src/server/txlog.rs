@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::policy::{Action, Judgement, format_score};
 use crate::smtp::client::UpstreamReply;
 use crate::smtp::{ForwardPath, RcptParams, ReversePath, Verdict};
 use crate::tls::TlsSummary;
@@ -31,9 +32,12 @@ pub struct TransactionRecord<'a> {
     pub upstream: Option<&'a UpstreamReply>,
     /// From MAIL to the verdict.
     pub duration: Duration,
-    /// The named rules that scored the client, with their weights
-    /// (`RBL_ZEN_PBL=1, DNSWL_HI=-5`); empty when none did.
+    /// The named rules that scored the message (the client's list hits
+    /// among them), with their scores (`RBL_ZEN_PBL=1.0,BODY_X=2.5`); empty
+    /// when none did.
     pub rules: &'a str,
+    /// The content verdict, when the message was judged.
+    pub judgement: Option<&'a Judgement>,
 }
 
 /// Emits the line.
@@ -43,7 +47,11 @@ pub fn transaction(record: &TransactionRecord<'_>) {
         .iter()
         .map(|(p, _)| p.to_string())
         .collect();
+    let discarded = record
+        .judgement
+        .is_some_and(|j| j.action == Action::Discard);
     let (outcome, reply) = match record.verdict {
+        Verdict::ContinueWith(r) if discarded => ("discarded", r.to_string()),
         Verdict::Continue => ("relayed", String::new()),
         Verdict::ContinueWith(r) => ("relayed", r.to_string()),
         Verdict::Refuse(r) if r.is_transient() => ("tempfail", r.to_string()),
@@ -67,6 +75,8 @@ pub fn transaction(record: &TransactionRecord<'_>) {
         upstream_reply = ?upstream_reply.as_deref().unwrap_or(""),
         upstream_id = %record.upstream.and_then(|u| u.queue_id()).unwrap_or(""),
         duration_ms = record.duration.as_millis() as u64,
+        score = %record.judgement.map_or_else(String::new, |j| format_score(j.score)),
+        action = %record.judgement.map_or("", |j| j.action.name()),
         rules = ?record.rules,
     );
 }

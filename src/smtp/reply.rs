@@ -154,6 +154,12 @@ pub mod table {
         queued = 250 (2, 0, 0) "Ok: queued";
         /// RCPT of a triplet greylisting has not seen retried yet (RFC 6647).
         greylisted = 451 (4, 7, 1) "Greylisted, please try again later";
+        /// A message whose verdict is `reject` (the score or a rule class).
+        content_rejected = 550 (5, 7, 1) "Message rejected as spam";
+        /// A message whose verdict is `tempfail`.
+        content_deferred = 451 (4, 7, 1) "Message deferred by the content filter; try again later";
+        /// A sender on `[senders] block`.
+        sender_blocked = 550 (5, 7, 1) "Sender blocked by local policy";
         /// Any command but QUIT after a refused greeting (RFC 5321 §3.1).
         refused_send_quit = 503 (5, 5, 1) "Service refused; send QUIT";
         /// HELP.

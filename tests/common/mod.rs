@@ -572,22 +572,48 @@ pub fn queue_id(reply: &str) -> String {
 }
 
 /// Splits a message as the upstream got it into ringwall's `Received:` header
-/// (its first header, folded over continuation lines) and the rest.
+/// (its first header, folded over continuation lines) and the message as the
+/// client sent it, skipping the verdict's `X-Spam-*` fields ringwall puts
+/// after the Received header (see [`split_verdict`] to read them).
 pub fn split_received(eml: &[u8]) -> (String, &[u8]) {
+    let (received, _, message) = split_verdict(eml);
+    (received, message)
+}
+
+/// The three parts of a message as the upstream got it: ringwall's
+/// `Received:` header, its `X-Spam-*` fields (unfolded, one per line, LF
+/// separated), and the message as the client sent it.
+pub fn split_verdict(eml: &[u8]) -> (String, String, &[u8]) {
     assert!(eml.starts_with(b"Received: "), "no Received header first");
-    let mut end = 0;
-    loop {
-        let lf = eml[end..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .expect("header line end");
-        end += lf + 1;
-        if eml.get(end) != Some(&b'\t') {
-            break;
+    let field_end = |from: usize| {
+        let mut end = from;
+        loop {
+            let lf = eml[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("header line end");
+            end += lf + 1;
+            if eml.get(end) != Some(&b'\t') {
+                return end;
+            }
         }
+    };
+    let received_end = field_end(0);
+    let header = String::from_utf8(eml[..received_end].to_vec()).expect("ASCII header");
+    let mut verdict = String::new();
+    let mut end = received_end;
+    let ours = |rest: &[u8]| {
+        [&b"X-Spam-Flag: "[..], b"X-Spam-Score: ", b"X-Spam-Status: "]
+            .iter()
+            .any(|name| rest.starts_with(name))
+    };
+    while ours(&eml[end..]) {
+        let next = field_end(end);
+        let field = String::from_utf8(eml[end..next].to_vec()).expect("ASCII field");
+        verdict.push_str(&field.replace("\r\n\t", " ").replace("\r\n", "\n"));
+        end = next;
     }
-    let header = String::from_utf8(eml[..end].to_vec()).expect("ASCII header");
-    (header, &eml[end..])
+    (header, verdict, &eml[end..])
 }
 
 /// The exact `Received:` header ringwall writes for a client at 127.0.0.1 with a

@@ -22,6 +22,22 @@ fn content(check: &mut Checker<'_>, content: &ContentConfig) {
         content.budget,
         ContentConfig::default().budget,
     );
+    // Each file must load now, not when the first message arrives.
+    for (index, path) in content.rules.iter().enumerate() {
+        if let Err(e) = crate::scan::keywords::RuleSet::load(path) {
+            // The rule error names its own file, line and fix.
+            let text = e.to_string();
+            let (problem, fix) = text
+                .split_once("; fix: ")
+                .unwrap_or((&text, "correct the file"));
+            check.entry_error(
+                "content.rules",
+                index,
+                format!("does not load: {problem}"),
+                format!("{fix}; `ringwall rules check FILE` checks a rule file"),
+            );
+        }
+    }
 }
 
 fn scoring(check: &mut Checker<'_>, scoring: &ScoringConfig) {

@@ -1,0 +1,182 @@
+//! The shard's content judge: the scan of a complete message, the client's
+//! list hits, the sender lists and the recipients' policy class, turned
+//! into one [`Judgement`], and what that judgement does to the message on
+//! its way out (`X-Spam-*` fields, foreign ones renamed, a Subject prefix).
+//!
+//! It runs on the shard thread: a scan is CPU work of well under a
+//! millisecond, bounded by `[content] budget`, and moving the message to
+//! another thread would cost more than it saves.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::Config;
+use crate::policy::{
+    Action, Judgement, Listed, PolicyClass, RuleClass, RuleHit, SenderLists, Thresholds, judge,
+    spam_headers,
+};
+use crate::rbl::Hit;
+use crate::scan::headers::SessionFacts;
+use crate::scan::{ScanScratch, Scanner, ScannerError};
+
+/// The compiled rules every shard takes its own clone of, and their
+/// generation: SIGHUP compiles the rule files again and, when they load,
+/// puts the new rules here. A shard notices with one atomic load per
+/// message and clones them once; the lock is taken only then.
+pub struct RuleSource {
+    generation: AtomicU64,
+    current: Mutex<Arc<Scanner>>,
+}
+
+impl RuleSource {
+    /// The rules the server started with.
+    pub fn new(scanner: Scanner) -> RuleSource {
+        RuleSource {
+            generation: AtomicU64::new(0),
+            current: Mutex::new(Arc::new(scanner)),
+        }
+    }
+
+    /// Compiles `config`'s rule files again; on error the rules in force
+    /// stay, and the error says why.
+    pub fn reload(&self, config: &Config) -> Result<usize, ScannerError> {
+        let scanner = Scanner::new(config)?;
+        let rules = scanner.rules().rules().len();
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(scanner);
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(rules)
+    }
+
+    fn latest(&self) -> (u64, Scanner) {
+        let generation = self.generation.load(Ordering::Acquire);
+        let scanner = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        (generation, Scanner::clone(&scanner))
+    }
+}
+
+/// One shard's judge, when `[content] enabled`.
+pub struct ContentJudge {
+    source: Arc<RuleSource>,
+    /// This shard's clone of the rules, with the generation it is of.
+    scanner: RefCell<(u64, Scanner)>,
+    senders: SenderLists,
+    scratch: RefCell<ScanScratch>,
+}
+
+/// A message ready to go to the upstream after judging: the fields to put
+/// on top, and the message itself (rewritten only when it had to be).
+pub struct Outgoing<'m> {
+    /// `X-Spam-*` fields, CRLF-terminated.
+    pub fields: Vec<u8>,
+    /// The message, with foreign `X-Spam-*` renamed and the Subject
+    /// prefixed when the class asks for it.
+    pub message: Cow<'m, [u8]>,
+}
+
+impl ContentJudge {
+    /// A shard's judge, with its own clone of the compiled rules (each
+    /// clone's regexes keep their own caches, so shards never share one).
+    pub fn new(config: &Config, source: Arc<RuleSource>) -> ContentJudge {
+        let scanner = RefCell::new(source.latest());
+        ContentJudge {
+            source,
+            scanner,
+            senders: SenderLists::new(&config.senders),
+            scratch: RefCell::new(ScanScratch::default()),
+        }
+    }
+
+    /// Judges `message` from `sender` (empty for the null sender) for
+    /// recipients of `class`, with the client's list hits counted in.
+    pub fn judge(
+        &self,
+        message: &[u8],
+        sender: &str,
+        helo: Option<&str>,
+        list_hits: &[Hit],
+        class: &PolicyClass,
+    ) -> Judgement {
+        let listed = self.senders.check(sender);
+        if listed == Listed::Block {
+            let hit = RuleHit {
+                rule: "SENDER_BLOCKED".into(),
+                score: 0.0,
+                class: RuleClass::Header,
+                evidence: sender.to_string(),
+            };
+            return Judgement {
+                score: 0.0,
+                action: Action::Reject,
+                hits: vec![hit],
+                forced_by: Some("SENDER_BLOCKED".into()),
+                required: class.thresholds.required(),
+            };
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let facts = SessionFacts {
+            helo: helo.map(str::to_string),
+        };
+        if self.source.generation.load(Ordering::Acquire) != self.scanner.borrow().0 {
+            *self.scanner.borrow_mut() = self.source.latest();
+        }
+        let report =
+            self.scanner
+                .borrow()
+                .1
+                .scan(message, &facts, now, &mut self.scratch.borrow_mut());
+        let mut hits = report.hits;
+        hits.extend(list_hits.iter().map(|hit| RuleHit {
+            rule: hit.rule.clone(),
+            score: hit.weight,
+            class: RuleClass::Rbl,
+            evidence: hit.display_name.clone(),
+        }));
+        hits.extend(report.skipped.iter().map(|check| RuleHit {
+            rule: format!("SCAN_SKIPPED_{}", check.name()),
+            score: 0.0,
+            class: RuleClass::Structure,
+            evidence: "[content] budget spent".into(),
+        }));
+        // An allowlisted sender is judged by class actions alone: a sender
+        // address is easily forged, an executable is not made safe by it.
+        let unthresholded = Thresholds {
+            tag: None,
+            quarantine: None,
+            reject: None,
+            tempfail: None,
+            discard: None,
+        };
+        let thresholds = if listed == Listed::Allow {
+            &unthresholded
+        } else {
+            &class.thresholds
+        };
+        let mut judgement = judge(hits, thresholds, &class.class_actions);
+        judgement.required = class.thresholds.required();
+        judgement
+    }
+}
+
+/// What goes to the upstream for a message judged `judgement` under
+/// `class`.
+pub fn outgoing<'m>(message: &'m [u8], judgement: &Judgement, class: &PolicyClass) -> Outgoing<'m> {
+    let mut message = Cow::Borrowed(message);
+    if let Some(renamed) = spam_headers::neutralise_foreign(&message) {
+        message = Cow::Owned(renamed);
+    }
+    if judgement.action != Action::Accept
+        && let Some(prefix) = &class.subject_prefix
+        && let Some(prefixed) = spam_headers::prefix_subject(&message, prefix)
+    {
+        message = Cow::Owned(prefixed);
+    }
+    Outgoing {
+        fields: spam_headers::render(judgement),
+        message,
+    }
+}
