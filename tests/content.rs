@@ -6,9 +6,11 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use common::{BYE, Client, Setup, Stack, message, queue_id, split_verdict};
-use ringwall::config::{Config, PolicyConfig};
+use ringwall::config::{Config, HumanDuration, PolicyConfig};
+use ringwall::scan::Check;
 
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 const REJECTED: &str = "550 5.7.1 Message rejected as spam\r\n";
@@ -204,4 +206,30 @@ fn each_policy_class_has_its_thresholds() {
         send(&stack, "a@sender.example", "v@example.org", &undated),
         REJECTED
     );
+}
+
+/// A scan whose budget is spent before the keyword rules: fail-open relays
+/// the message naming the skipped check; with the check in `[content]
+/// fail_closed` the message is deferred instead.
+#[test]
+fn a_skipped_check_is_named_and_defers_when_fail_closed() {
+    let spent = |c: &mut Config| c.content.budget = HumanDuration(Duration::from_nanos(1));
+    let open = stack(spent);
+    let sent = dated("skipped", "", "Nothing to see.\r\n");
+    queue_id(&send(&open, "a@sender.example", "u@example.net", &sent));
+    let dumps = open.dumps();
+    let (_, verdict, _) = split_verdict(&dumps[0].eml);
+    assert_eq!(
+        verdict,
+        "X-Spam-Score: 0.0\nX-Spam-Status: No, score=0.0 required=5.0 action=accept tests=SCAN_SKIPPED_HEADERS=0.0,SCAN_SKIPPED_KEYWORDS=0.0\n"
+    );
+    let closed = stack(|c| {
+        spent(c);
+        c.content.fail_closed = vec![Check::Keywords];
+    });
+    assert_eq!(
+        send(&closed, "a@sender.example", "u@example.net", &sent),
+        "451 4.7.1 Message deferred by the content filter; try again later\r\n"
+    );
+    assert_eq!(closed.dumps().len(), 0);
 }

@@ -74,6 +74,16 @@ pub struct ContentConfig {
     /// Time one message's scan may take; past it the remaining checks are
     /// skipped, and the verdict names them.
     pub budget: HumanDuration,
+    /// Checks whose skipping defers the message (451 4.7.1) rather than
+    /// letting it through unchecked.
+    pub fail_closed: Vec<crate::scan::Check>,
+    /// Distinct link domains per message asked about in the domain-keyed
+    /// `[[dnsbl]]` zones (URIBL, SURBL, DBL); 0: none.
+    pub link_lookups: u32,
+    /// How long those lookups may take once the message is complete; a
+    /// zone that has not answered by then counts as failed (its
+    /// `fail_open` decides).
+    pub link_lookup_budget: HumanDuration,
 }
 
 impl Default for ContentConfig {
@@ -83,6 +93,9 @@ impl Default for ContentConfig {
             builtin_rules: true,
             rules: Vec::new(),
             budget: HumanDuration(Duration::from_millis(500)),
+            fail_closed: Vec::new(),
+            link_lookups: 20,
+            link_lookup_budget: HumanDuration(Duration::from_millis(300)),
         }
     }
 }

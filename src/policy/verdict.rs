@@ -134,6 +134,16 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
+    /// No threshold at all: only class actions decide (an allowlisted
+    /// sender).
+    pub const NONE: Thresholds = Thresholds {
+        tag: None,
+        quarantine: None,
+        reject: None,
+        tempfail: None,
+        discard: None,
+    };
+
     /// The action of the highest threshold `score` reaches.
     pub fn action(&self, score: f64) -> Action {
         [
@@ -182,6 +192,16 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    /// A fail-closed check (`rule` names it) could not run: a verdict that
+    /// would let the message through, tagged or kept, becomes a tempfail
+    /// (451), so the client retries when the check can run. Refusals stand.
+    pub fn defer_for(&mut self, rule: &str) {
+        if self.action < Action::Tempfail {
+            self.action = Action::Tempfail;
+            self.forced_by = Some(rule.to_string());
+        }
+    }
+
     /// `RULE=score` pairs, comma separated, as the log and `X-Spam-Status`
     /// show them.
     pub fn explanation(&self) -> String {

@@ -31,5 +31,5 @@ pub use greylist::{GreyDecision, Greylist, GreylistSettings, Triplet, network, n
 pub use pattern::{CodePattern, OctetFlaw, PatternError};
 pub use preset::{KeyMode, Preset};
 pub use score::{Decision, Failure, Hit, TriageScore, ZoneFailure};
-pub use triage::{Triage, TriageMesh, TriageSettings, TriageStats, triage_mesh};
+pub use triage::{Subject, Triage, TriageMesh, TriageSettings, TriageStats, triage_mesh};
 pub use zone::{Classification, CodeError, ListKind, LookupKey, Zone};

@@ -1,13 +1,16 @@
-//! The shell of connection triage on one shard: the DNS lookups of a client
-//! address in every IP-keyed zone, the shard's slice of the RBL cache, and
-//! the exchange with the shard that owns an address.
+//! The shell of DNS list lookups on one shard: a client address in every
+//! IP-keyed zone (connection triage) and a link's domain in every
+//! domain-keyed zone (URIBL, SURBL, DBL, for the content verdict), the
+//! shard's slice of the RBL cache, and the exchange with the shard that owns
+//! a key.
 //!
-//! Every address has one owner shard (by hash, the same on every shard). Only
-//! the owner keeps the address's cached answers and its place on the pass
-//! list, and only the owner asks DNS about it: a shard that accepted a
-//! connection from an address it does not own asks the owner over the mesh.
-//! N connections from one address at once, on any shards, cost one query per
-//! zone (single flight: later askers wait for the lookup in progress). The
+//! Every key has one owner shard (by hash, the same on every shard). Only
+//! the owner keeps the key's cached answers (and, for an address, its place
+//! on the pass list), and only the owner asks DNS about it: a shard that
+//! needs a key it does not own asks the owner over the mesh. N connections
+//! from one address at once, or N messages linking one domain, on any
+//! shards, cost one query per zone (single flight: later askers wait for the
+//! lookup in progress). The
 //! lookup runs in a task of its own, so an asker that gives up at its time
 //! budget neither cancels it nor leaves its waiters stranded; the answers it
 //! brings still fill the cache.
@@ -26,7 +29,35 @@ use crate::dns::{Answer, RecordData, RecordKind, Resolver};
 use crate::server::mesh::{self, Mesh};
 
 /// The mesh shards ask each other's slice of the RBL cache over.
-pub type TriageMesh = mesh::Builder<IpAddr, TriageScore>;
+pub type TriageMesh = mesh::Builder<Subject, TriageScore>;
+
+/// What the DNS lists are asked about: the key of the cache and of the
+/// single flight.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A client address, in the IP-keyed zones.
+    Client(IpAddr),
+    /// A registrable domain (lower case, no final dot), in the domain-keyed
+    /// zones.
+    Domain(String),
+}
+
+impl Subject {
+    /// The zones keyed this way.
+    fn key_mode(&self) -> KeyMode {
+        match self {
+            Subject::Client(_) => KeyMode::Ip,
+            Subject::Domain(_) => KeyMode::Domain,
+        }
+    }
+
+    fn lookup_key(&self) -> LookupKey<'_> {
+        match self {
+            Subject::Client(ip) => LookupKey::Ip(*ip),
+            Subject::Domain(domain) => LookupKey::Domain(domain),
+        }
+    }
+}
 
 /// A mesh for `shards` shards' triage (`None` for one shard: nobody to
 /// ask), made once before they start and cloned into each, as the server
@@ -54,9 +85,9 @@ pub struct TriageSettings {
 pub struct TriageStats {
     /// The answer cache's counters.
     pub cache: CacheStats,
-    /// Addresses answered from the pass list.
+    /// Client addresses answered from the pass list.
     pub passed: u64,
-    /// Lookups that joined one already in progress for the same address.
+    /// Lookups that joined one already in progress for the same key.
     pub joined: u64,
     /// Lookups started (one DNS query per zone not cached).
     pub started: u64,
@@ -90,19 +121,19 @@ struct Owner {
     zones: Rc<[Zone]>,
     resolver: Rc<Resolver>,
     settings: TriageSettings,
-    answers: RefCell<Cache<(usize, IpAddr), Classification>>,
+    answers: RefCell<Cache<(usize, Subject), Classification>>,
     passed: RefCell<Cache<IpAddr, ()>>,
-    in_flight: RefCell<HashMap<IpAddr, Vec<LocalSender<TriageScore>>>>,
+    in_flight: RefCell<HashMap<Subject, Vec<LocalSender<TriageScore>>>>,
     passed_hits: Cell<u64>,
     joined: Cell<u64>,
     started: Cell<u64>,
     health: RefCell<Vec<ZoneHealth>>,
 }
 
-/// One shard's connection triage.
+/// One shard's DNS list lookups.
 pub struct Triage {
     owner: Rc<Owner>,
-    mesh: Rc<Mesh<IpAddr, TriageScore>>,
+    mesh: Rc<Mesh<Subject, TriageScore>>,
 }
 
 impl Triage {
@@ -139,8 +170,8 @@ impl Triage {
             health: RefCell::new(vec![ZoneHealth::default(); zones_len]),
         });
         let owner_side = Rc::clone(&owner);
-        let handler: mesh::Handler<IpAddr, TriageScore> =
-            Rc::new(move |ip| Box::pin(Rc::clone(&owner_side).score(ip)));
+        let handler: mesh::Handler<Subject, TriageScore> =
+            Rc::new(move |subject| Box::pin(Rc::clone(&owner_side).score(subject)));
         let mesh = Mesh::join(me, shards, mesh, handler).await;
         Rc::new(Triage { owner, mesh })
     }
@@ -150,21 +181,39 @@ impl Triage {
     /// the address. A zone whose answer does not come counts as no answer
     /// only when the caller gives up (see [`Triage::unanswered`]).
     pub async fn score(&self, ip: IpAddr) -> TriageScore {
-        if !self.mesh.owns(&ip) {
-            let owner = self.mesh.owner(&ip);
-            if let Some(score) = self.mesh.ask(owner, ip).await {
+        self.ask(Subject::Client(ip)).await
+    }
+
+    /// The score of a registrable domain (lower case) from every
+    /// domain-keyed zone, the same way: a link's domain in URIBL, SURBL or
+    /// DBL.
+    pub async fn domain_score(&self, domain: &str) -> TriageScore {
+        self.ask(Subject::Domain(domain.to_string())).await
+    }
+
+    async fn ask(&self, subject: Subject) -> TriageScore {
+        if !self.mesh.owns(&subject) {
+            let owner = self.mesh.owner(&subject);
+            if let Some(score) = self.mesh.ask(owner, subject.clone()).await {
                 return score;
             }
             // The owner is gone (shutdown): ask here rather than not at all.
         }
-        Rc::clone(&self.owner).score(ip).await
+        Rc::clone(&self.owner).score(subject).await
     }
 
-    /// The score of a client whose answers did not come within the budget:
-    /// every zone counts as not answering (its `fail_open` decides).
-    pub fn unanswered(&self) -> TriageScore {
+    /// Whether any zone is keyed by domain, so link domains are worth
+    /// asking about.
+    pub fn has_domain_zones(&self) -> bool {
+        keyed(&self.owner.zones, KeyMode::Domain).next().is_some()
+    }
+
+    /// The score of a key whose answers did not come within the budget:
+    /// every zone keyed by `mode` counts as not answering (its `fail_open`
+    /// decides).
+    pub fn unanswered(&self, mode: KeyMode) -> TriageScore {
         let mut score = TriageScore::default();
-        for (_, zone) in ip_zones(&self.owner.zones) {
+        for (_, zone) in keyed(&self.owner.zones, mode) {
             score.record_no_answer(zone);
         }
         score
@@ -192,27 +241,29 @@ impl Triage {
 }
 
 impl Owner {
-    /// The score of an address this shard owns.
-    async fn score(self: Rc<Self>, ip: IpAddr) -> TriageScore {
+    /// The score of a key this shard owns.
+    async fn score(self: Rc<Self>, subject: Subject) -> TriageScore {
         let now = Instant::now();
-        if self.passed.borrow_mut().get(&ip, now).is_some() {
+        if let Subject::Client(ip) = subject
+            && self.passed.borrow_mut().get(&ip, now).is_some()
+        {
             self.passed_hits.set(self.passed_hits.get() + 1);
             return TriageScore::default();
         }
-        if let Some(score) = self.cached(ip, now) {
+        if let Some(score) = self.cached(&subject, now) {
             return score;
         }
         let (waiter, answer) = local_channel::new_bounded(1);
         let first = {
             let mut in_flight = self.in_flight.borrow_mut();
-            let waiters = in_flight.entry(ip).or_default();
+            let waiters = in_flight.entry(subject.clone()).or_default();
             waiters.push(waiter);
             waiters.len() == 1
         };
         if first {
             self.started.set(self.started.get() + 1);
             let owner = Rc::clone(&self);
-            glommio::spawn_local(async move { owner.look_up(ip).await }).detach();
+            glommio::spawn_local(async move { owner.look_up(subject).await }).detach();
         } else {
             self.joined.set(self.joined.get() + 1);
         }
@@ -221,21 +272,23 @@ impl Owner {
     }
 
     /// The score from the cache, when every zone's answer is there.
-    fn cached(&self, ip: IpAddr, now: Instant) -> Option<TriageScore> {
+    fn cached(&self, subject: &Subject, now: Instant) -> Option<TriageScore> {
         let mut answers = self.answers.borrow_mut();
         let mut score = TriageScore::default();
-        for (index, zone) in ip_zones(&self.zones) {
-            score.record(zone, answers.get(&(index, ip), now)?.clone());
+        for (index, zone) in keyed(&self.zones, subject.key_mode()) {
+            // The tuple key owns its subject; a clone per zone is the price
+            // of one cache for both kinds of key.
+            score.record(zone, answers.get(&(index, subject.clone()), now)?.clone());
         }
         Some(score)
     }
 
-    /// Asks every IP-keyed zone at once, caches what comes back, and answers
-    /// everyone waiting for `ip`.
-    async fn look_up(self: Rc<Self>, ip: IpAddr) {
-        let asks: Vec<_> = ip_zones(&self.zones)
+    /// Asks every zone of the subject's kind at once, caches what comes
+    /// back, and answers everyone waiting for it.
+    async fn look_up(self: Rc<Self>, subject: Subject) {
+        let asks: Vec<_> = keyed(&self.zones, subject.key_mode())
             .map(|(index, zone)| {
-                let name = zone.query_name(&LookupKey::Ip(ip));
+                let name = zone.query_name(&subject.lookup_key());
                 let resolver = Rc::clone(&self.resolver);
                 let task = glommio::spawn_local(async move {
                     match name {
@@ -255,7 +308,7 @@ impl Owner {
                         self.note_error(index, code);
                     }
                     self.answers.borrow_mut().insert(
-                        (index, ip),
+                        (index, subject.clone()),
                         classification.clone(),
                         ttl,
                         Instant::now(),
@@ -265,14 +318,19 @@ impl Owner {
                 None => score.record_no_answer(zone),
             }
         }
-        if score.failures().is_empty()
+        if let Subject::Client(ip) = subject
+            && score.failures().is_empty()
             && score.decide(self.settings.reject_threshold) == Decision::Pass
         {
             self.passed
                 .borrow_mut()
                 .insert(ip, (), self.settings.pass_ttl, Instant::now());
         }
-        let waiters = self.in_flight.borrow_mut().remove(&ip).unwrap_or_default();
+        let waiters = self
+            .in_flight
+            .borrow_mut()
+            .remove(&subject)
+            .unwrap_or_default();
         for waiter in waiters {
             let _ = waiter.try_send(score.clone());
         }
@@ -305,12 +363,12 @@ impl Owner {
     }
 }
 
-/// The zones asked about a client address, with their place in the list.
-fn ip_zones(zones: &[Zone]) -> impl Iterator<Item = (usize, &Zone)> {
+/// The zones keyed by `mode`, with their place in the list.
+fn keyed(zones: &[Zone], mode: KeyMode) -> impl Iterator<Item = (usize, &Zone)> {
     zones
         .iter()
         .enumerate()
-        .filter(|(_, zone)| zone.key() == KeyMode::Ip)
+        .filter(move |(_, zone)| zone.key() == mode)
 }
 
 /// What a DNS answer says in `zone`, and for how long; `None` when it says

@@ -111,8 +111,10 @@ fn combine(sources: &[(String, PathBuf)]) -> Result<RuleSet, ScannerError> {
 }
 
 /// The checks of one scan, in the order they run; a check the time budget
-/// did not reach is named in the verdict instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// did not reach is named in the verdict instead. `[content] fail_closed`
+/// names the ones whose skipping defers the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Check {
     /// Keyword and regex rules.
     Keywords,
@@ -135,8 +137,13 @@ impl Check {
 pub struct ScanReport {
     /// Every rule that hit, with its score (overrides applied).
     pub hits: Vec<RuleHit>,
-    /// Checks the time budget left out (fail-open: they add nothing).
+    /// Checks the time budget left out: they add nothing, and the judge
+    /// defers the message for those `[content] fail_closed` names.
     pub skipped: Vec<Check>,
+    /// The message's distinct link domains (registrable, lower case), in
+    /// order of appearance, at most `[content] link_lookups`: what the
+    /// domain-keyed DNS lists are asked about.
+    pub link_domains: Vec<String>,
 }
 
 /// Working memory one shard reuses from message to message.
@@ -155,6 +162,7 @@ pub struct Scanner {
     limits: ScanLimits,
     overrides: Vec<(String, f64)>,
     budget: Duration,
+    link_lookups: usize,
 }
 
 impl Scanner {
@@ -189,6 +197,7 @@ impl Scanner {
                 .map(|(rule, score)| (rule.clone(), *score))
                 .collect(),
             budget: config.content.budget.0,
+            link_lookups: config.content.link_lookups as usize,
         })
     }
 
@@ -210,6 +219,7 @@ impl Scanner {
         let mut report = ScanReport {
             hits: Vec::new(),
             skipped: Vec::new(),
+            link_domains: self.link_domains(&analysis),
         };
         for finding in &analysis.findings {
             self.push(
@@ -275,6 +285,23 @@ impl Scanner {
             attachment_names: &names,
         };
         self.rules.scan(&haystacks, scratch, hits);
+    }
+
+    fn link_domains(&self, analysis: &Analysis) -> Vec<String> {
+        let mut domains: Vec<String> = Vec::new();
+        for domain in analysis
+            .links
+            .iter()
+            .filter_map(|l| l.registrable.as_deref())
+        {
+            if domains.len() == self.link_lookups {
+                break;
+            }
+            if !domains.iter().any(|seen| seen == domain) {
+                domains.push(domain.to_string());
+            }
+        }
+        domains
     }
 
     /// Adds a built-in rule's hit with its score; a rule scored 0 is off.

@@ -402,13 +402,25 @@ impl Driver {
             .shard
             .policies
             .class(self.transaction_class(transaction));
-        let judgement = self.shard.content.as_ref().map(|content| {
-            let sender = match &transaction.sender {
-                ReversePath::Null => String::new(),
-                ReversePath::Mailbox(mailbox) => mailbox.to_string(),
-            };
-            content.judge(&body, &sender, session.helo(), self.screening.hits(), class)
-        });
+        let judgement = match &self.shard.content {
+            Some(content) => {
+                let sender = match &transaction.sender {
+                    ReversePath::Null => String::new(),
+                    ReversePath::Mailbox(mailbox) => mailbox.to_string(),
+                };
+                let envelope = content::Envelope {
+                    sender: &sender,
+                    helo: session.helo(),
+                    client_hits: self.screening.hits(),
+                };
+                Some(
+                    content
+                        .judge(&body, &envelope, self.shard.triage.as_ref(), class)
+                        .await,
+                )
+            }
+            None => None,
+        };
         let refusal = judgement.as_ref().and_then(|j| match j.action {
             Action::Reject if j.forced_by.as_deref() == Some("SENDER_BLOCKED") => {
                 Some(Verdict::Refuse(table::sender_blocked()))

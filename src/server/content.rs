@@ -5,22 +5,26 @@
 //!
 //! It runs on the shard thread: a scan is CPU work of well under a
 //! millisecond, bounded by `[content] budget`, and moving the message to
-//! another thread would cost more than it saves.
+//! another thread would cost more than it saves. The one wait is the DNS
+//! lists' answers about the message's link domains, bounded by `[content]
+//! link_lookup_budget`.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::link_lists::{self, LinkListings};
 use crate::config::Config;
 use crate::policy::{
     Action, Judgement, Listed, PolicyClass, RuleClass, RuleHit, SenderLists, Thresholds, judge,
     spam_headers,
 };
-use crate::rbl::Hit;
+use crate::rbl::{Hit, Triage};
 use crate::scan::headers::SessionFacts;
-use crate::scan::{ScanScratch, Scanner, ScannerError};
+use crate::scan::{Check, ScanReport, ScanScratch, Scanner, ScannerError};
 
 /// The compiled rules every shard takes its own clone of, and their
 /// generation: SIGHUP compiles the rule files again and, when they load,
@@ -64,6 +68,18 @@ pub struct ContentJudge {
     scanner: RefCell<(u64, Scanner)>,
     senders: SenderLists,
     scratch: RefCell<ScanScratch>,
+    fail_closed: Vec<Check>,
+    link_lookup_budget: Duration,
+}
+
+/// What the judge knows of the transaction besides the message.
+pub struct Envelope<'a> {
+    /// The reverse path, empty for the null sender.
+    pub sender: &'a str,
+    /// The client's EHLO/HELO name.
+    pub helo: Option<&'a str>,
+    /// The client address's DNS list hits from triage.
+    pub client_hits: &'a [Hit],
 }
 
 /// A message ready to go to the upstream after judging: the fields to put
@@ -86,26 +102,29 @@ impl ContentJudge {
             scanner,
             senders: SenderLists::new(&config.senders),
             scratch: RefCell::new(ScanScratch::default()),
+            fail_closed: config.content.fail_closed.clone(),
+            link_lookup_budget: config.content.link_lookup_budget.0,
         }
     }
 
     /// Judges `message` from `sender` (empty for the null sender) for
-    /// recipients of `class`, with the client's list hits counted in.
-    pub fn judge(
+    /// recipients of `class`, with the client's list hits counted in and
+    /// the message's link domains asked about in `lists`' domain-keyed
+    /// zones.
+    pub async fn judge(
         &self,
         message: &[u8],
-        sender: &str,
-        helo: Option<&str>,
-        list_hits: &[Hit],
+        envelope: &Envelope<'_>,
+        lists: Option<&Rc<Triage>>,
         class: &PolicyClass,
     ) -> Judgement {
-        let listed = self.senders.check(sender);
+        let listed = self.senders.check(envelope.sender);
         if listed == Listed::Block {
             let hit = RuleHit {
                 rule: "SENDER_BLOCKED".into(),
                 score: 0.0,
                 class: RuleClass::Header,
-                evidence: sender.to_string(),
+                evidence: envelope.sender.to_string(),
             };
             return Judgement {
                 score: 0.0,
@@ -115,6 +134,59 @@ impl ContentJudge {
                 required: class.thresholds.required(),
             };
         }
+        let report = self.scan(message, envelope.helo);
+        let links = match lists.filter(|lists| lists.has_domain_zones()) {
+            Some(lists) if !report.link_domains.is_empty() => {
+                link_lists::look_up(lists, &report.link_domains, self.link_lookup_budget).await
+            }
+            _ => LinkListings::default(),
+        };
+        let mut hits = report.hits;
+        hits.extend(envelope.client_hits.iter().map(|hit| RuleHit {
+            rule: hit.rule.clone(),
+            score: hit.weight,
+            class: RuleClass::Rbl,
+            evidence: hit.display_name.clone(),
+        }));
+        hits.extend(links.hits);
+        hits.extend(report.skipped.iter().map(|check| RuleHit {
+            rule: format!("SCAN_SKIPPED_{}", check.name()),
+            score: 0.0,
+            class: RuleClass::Structure,
+            evidence: "[content] budget spent".into(),
+        }));
+        if !links.unchecked.is_empty() {
+            let failures: Vec<String> = links.unchecked.iter().map(ToString::to_string).collect();
+            hits.push(RuleHit {
+                rule: LINKS_UNCHECKED.into(),
+                score: 0.0,
+                class: RuleClass::Link,
+                evidence: failures.join(", "),
+            });
+        }
+        // An allowlisted sender is judged by class actions alone: a sender
+        // address is easily forged, an executable is not made safe by it.
+        let thresholds = if listed == Listed::Allow {
+            &Thresholds::NONE
+        } else {
+            &class.thresholds
+        };
+        let mut judgement = judge(hits, thresholds, &class.class_actions);
+        judgement.required = class.thresholds.required();
+        if let Some(check) = report
+            .skipped
+            .iter()
+            .find(|check| self.fail_closed.contains(check))
+        {
+            judgement.defer_for(&format!("SCAN_SKIPPED_{}", check.name()));
+        } else if !links.unchecked.is_empty() {
+            judgement.defer_for(LINKS_UNCHECKED);
+        }
+        judgement
+    }
+
+    /// The scan with this shard's clone of the latest rules.
+    fn scan(&self, message: &[u8], helo: Option<&str>) -> ScanReport {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -124,43 +196,16 @@ impl ContentJudge {
         if self.source.generation.load(Ordering::Acquire) != self.scanner.borrow().0 {
             *self.scanner.borrow_mut() = self.source.latest();
         }
-        let report =
-            self.scanner
-                .borrow()
-                .1
-                .scan(message, &facts, now, &mut self.scratch.borrow_mut());
-        let mut hits = report.hits;
-        hits.extend(list_hits.iter().map(|hit| RuleHit {
-            rule: hit.rule.clone(),
-            score: hit.weight,
-            class: RuleClass::Rbl,
-            evidence: hit.display_name.clone(),
-        }));
-        hits.extend(report.skipped.iter().map(|check| RuleHit {
-            rule: format!("SCAN_SKIPPED_{}", check.name()),
-            score: 0.0,
-            class: RuleClass::Structure,
-            evidence: "[content] budget spent".into(),
-        }));
-        // An allowlisted sender is judged by class actions alone: a sender
-        // address is easily forged, an executable is not made safe by it.
-        let unthresholded = Thresholds {
-            tag: None,
-            quarantine: None,
-            reject: None,
-            tempfail: None,
-            discard: None,
-        };
-        let thresholds = if listed == Listed::Allow {
-            &unthresholded
-        } else {
-            &class.thresholds
-        };
-        let mut judgement = judge(hits, thresholds, &class.class_actions);
-        judgement.required = class.thresholds.required();
-        judgement
+        self.scanner
+            .borrow()
+            .1
+            .scan(message, &facts, now, &mut self.scratch.borrow_mut())
     }
 }
+
+/// The rule a verdict names when a fail-closed domain list did not answer
+/// about the message's links.
+const LINKS_UNCHECKED: &str = "SCAN_SKIPPED_LINKS";
 
 /// What goes to the upstream for a message judged `judgement` under
 /// `class`.

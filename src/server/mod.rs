@@ -11,6 +11,7 @@ mod connection_rate;
 mod content;
 mod cpus;
 mod greylisting;
+mod link_lists;
 mod listener;
 pub(crate) mod mesh;
 mod proxy_header;

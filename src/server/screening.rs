@@ -17,7 +17,7 @@ use glommio::timer::Timer;
 use ipnet::IpNet;
 
 use crate::config::Config;
-use crate::rbl::{Decision, Hit, Triage, TriageScore};
+use crate::rbl::{Decision, Hit, KeyMode, Triage, TriageScore};
 use crate::smtp::reply::{Reply, Status};
 
 /// What triage concluded about a client.
@@ -166,7 +166,10 @@ impl Screening {
                 Timer::new(left).await;
                 None
             };
-            let score = task.or(late).await.unwrap_or_else(|| triage.unanswered());
+            let score = task
+                .or(late)
+                .await
+                .unwrap_or_else(|| triage.unanswered(KeyMode::Ip));
             let screened = conclude(&score, *threshold);
             self.allowlisted = score.hits().iter().any(|hit| hit.weight < 0.0);
             self.rules = score.explanation();

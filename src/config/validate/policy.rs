@@ -22,6 +22,11 @@ fn content(check: &mut Checker<'_>, content: &ContentConfig) {
         content.budget,
         ContentConfig::default().budget,
     );
+    check.non_zero(
+        "content.link_lookup_budget",
+        content.link_lookup_budget,
+        ContentConfig::default().link_lookup_budget,
+    );
     // Each file must load now, not when the first message arrives.
     for (index, path) in content.rules.iter().enumerate() {
         if let Err(e) = crate::scan::keywords::RuleSet::load(path) {
