@@ -201,6 +201,63 @@ fn sighup_reloads_the_tls_certificate() {
     assert_eq!(sink.wait().unwrap().accepted, 1);
 }
 
+/// SIGHUP re-reads the content rule files: the next message is judged by
+/// the new rules; a file that no longer loads leaves the previous rules in
+/// force and says so in the log.
+#[test]
+fn sighup_reloads_the_content_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("local.toml");
+    let rule = |literal: &str| {
+        format!(
+            "[[rule]]\nname = \"LOCAL_ZEBRA\"\nscore = 20.0\nwhere = [\"body\"]\nliteral = \"{literal}\"\n"
+        )
+    };
+    std::fs::write(&rules, rule("zebra-discount")).unwrap();
+    let sink = start_sink(Duration::ZERO);
+    let proxy = Proxy::start(
+        dir.path(),
+        sink.local_addr(),
+        &format!("[content]\nrules = [\"{}\"]\n", rules.display()),
+    );
+    let zebra = message("zebra", "okapi-sale today\r\n");
+    let mut client = session(proxy.addr());
+    queue_id(&client.deliver(&["u@example.net"], &zebra));
+
+    std::fs::write(&rules, rule("okapi-sale")).unwrap();
+    proxy.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = client.deliver(&["u@example.net"], &zebra);
+        if reply == "550 5.7.1 Message rejected as spam\r\n" {
+            break;
+        }
+        queue_id(&reply);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not reload the rules"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    std::fs::write(&rules, "[[rule]]\nname = \"broken\"\n").unwrap();
+    proxy.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        client.deliver(&["u@example.net"], &zebra),
+        "550 5.7.1 Message rejected as spam\r\n"
+    );
+    assert_eq!(client.command("QUIT"), BYE);
+
+    let log = proxy.stop();
+    assert!(log.contains("SIGHUP: content rules reloaded"), "{log}");
+    assert!(
+        log.contains("SIGHUP: content rules did not load; the previous rules stay in force"),
+        "{log}"
+    );
+    sink.stop();
+}
+
 /// `[log] format = "json"`: the transaction line is one JSON object.
 #[test]
 fn json_transaction_log() {
