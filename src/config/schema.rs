@@ -427,6 +427,9 @@ pub struct DnsConfig {
     /// Queries a socket carries before it is replaced by one on a new random
     /// source port.
     pub rotate_after: u32,
+    /// Look up each client's host name (PTR) at connect and confirm it
+    /// leads back (A/AAAA), for the reverse DNS rules of the content verdict.
+    pub reverse_lookup: bool,
 }
 
 /// What a client that reached `[rbl] reject_threshold` gets.
@@ -619,6 +622,7 @@ impl Default for DnsConfig {
             max_in_flight: 1_024,
             sockets: 4,
             rotate_after: 1_000,
+            reverse_lookup: true,
         }
     }
 }

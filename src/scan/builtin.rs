@@ -63,6 +63,10 @@ pub const BUILTIN_RULES: &[BuiltinRule] = &[
     rule("RECEIVED_TOO_MANY", RuleClass::Header, 1.0),
     rule("PRECEDENCE_BULK", RuleClass::Header, 0.0),
     rule("HELO_NOT_FQDN", RuleClass::Header, 1.0),
+    rule("RECEIVED_OUT_OF_ORDER", RuleClass::Header, 1.0),
+    rule("RDNS_NONE", RuleClass::Header, 1.0),
+    rule("RDNS_UNCONFIRMED", RuleClass::Header, 0.5),
+    rule("HELO_PTR_MISMATCH", RuleClass::Header, 0.5),
 ];
 
 /// The built-in rule called `name`.

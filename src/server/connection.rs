@@ -14,6 +14,7 @@ use glommio::timer::Timer;
 
 use super::content;
 use super::proxy_header;
+use super::reverse_dns::ReverseLookup;
 use super::screening::{self, Screened, Screening};
 use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
@@ -51,6 +52,8 @@ struct Driver {
     drain_deadline: Option<Instant>,
     /// DNSBL/DNSWL triage of the client, started at once.
     screening: Screening,
+    /// The client's reverse DNS, started at once.
+    reverse: ReverseLookup,
 }
 
 /// Serves one client connection to its end.
@@ -79,6 +82,11 @@ pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
     // (none for a connection refused for overload).
     let triage = shard.triage.as_ref().filter(|_| slot.is_ok());
     let mut screening = Screening::start(&shard.config, triage, client.ip());
+    let rbl = &shard.config.rbl;
+    let reverse_resolver = shard.reverse_dns.as_ref().filter(|_| {
+        slot.is_ok() && !(rbl.skip_loopback && client.ip().to_canonical().is_loopback())
+    });
+    let reverse = ReverseLookup::start(reverse_resolver, client.ip(), rbl.budget.0);
     let mut session = Session::new(shard.session_config(), Instant::now());
     // SMTP that came behind a PROXY header was sent before any banner.
     let mut talked_first = !early.is_empty();
@@ -106,6 +114,7 @@ pub async fn drive(shard: Rc<Shard>, tcp: TcpStream) {
         transaction_started: None,
         drain_deadline: None,
         screening,
+        reverse,
     };
     let admitted = slot.as_ref().map(|_| ()).map_err(|e| *e);
     let mut slot = slot.ok();
@@ -411,6 +420,7 @@ impl Driver {
                 let envelope = content::Envelope {
                     sender: &sender,
                     helo: session.helo(),
+                    reverse: self.reverse.outcome().await,
                     client_hits: self.screening.hits(),
                 };
                 Some(

@@ -23,7 +23,7 @@ use crate::policy::{
     spam_headers,
 };
 use crate::rbl::{Hit, Triage};
-use crate::scan::headers::SessionFacts;
+use crate::scan::headers::{ReverseDns, SessionFacts};
 use crate::scan::{Check, ScanReport, ScanScratch, Scanner, ScannerError};
 
 /// The compiled rules every shard takes its own clone of, and their
@@ -78,6 +78,8 @@ pub struct Envelope<'a> {
     pub sender: &'a str,
     /// The client's EHLO/HELO name.
     pub helo: Option<&'a str>,
+    /// The client's reverse DNS.
+    pub reverse: ReverseDns,
     /// The client address's DNS list hits from triage.
     pub client_hits: &'a [Hit],
 }
@@ -134,7 +136,7 @@ impl ContentJudge {
                 required: class.thresholds.required(),
             };
         }
-        let report = self.scan(message, envelope.helo);
+        let report = self.scan(message, envelope);
         let links = match lists.filter(|lists| lists.has_domain_zones()) {
             Some(lists) if !report.link_domains.is_empty() => {
                 link_lists::look_up(lists, &report.link_domains, self.link_lookup_budget).await
@@ -186,12 +188,13 @@ impl ContentJudge {
     }
 
     /// The scan with this shard's clone of the latest rules.
-    fn scan(&self, message: &[u8], helo: Option<&str>) -> ScanReport {
+    fn scan(&self, message: &[u8], envelope: &Envelope<'_>) -> ScanReport {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let facts = SessionFacts {
-            helo: helo.map(str::to_string),
+            helo: envelope.helo.map(str::to_string),
+            reverse: envelope.reverse.clone(),
         };
         if self.source.generation.load(Ordering::Acquire) != self.scanner.borrow().0 {
             *self.scanner.borrow_mut() = self.source.latest();

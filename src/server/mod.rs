@@ -16,6 +16,7 @@ mod listener;
 pub(crate) mod mesh;
 mod proxy_header;
 mod registry;
+mod reverse_dns;
 mod screening;
 mod settings;
 mod shard;

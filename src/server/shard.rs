@@ -85,6 +85,9 @@ pub struct Shard {
     pub tls: Option<ShardTls>,
     /// DNSBL/DNSWL triage, when zones are configured.
     pub triage: Option<Rc<Triage>>,
+    /// The resolver clients' reverse DNS is looked up through, when
+    /// `[dns] reverse_lookup` and the content verdict that reads it are on.
+    pub reverse_dns: Option<Rc<Resolver>>,
     /// Greylisting, when `[greylist] enabled`.
     pub greylist: Option<Rc<Greylisting>>,
     /// Which thresholds and actions judge each recipient's mail.
@@ -264,11 +267,13 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
     } else {
         None
     };
-    let triage = if zones.is_empty() {
-        None
-    } else {
-        let resolver = Rc::new(Resolver::new(resolver_settings(&config)));
-        Some(
+    let reverse_wanted =
+        config.dns.reverse_lookup && config.content.enabled && !config.dns.resolvers.is_empty();
+    let resolver = (!zones.is_empty() || reverse_wanted)
+        .then(|| Rc::new(Resolver::new(resolver_settings(&config))));
+    let reverse_dns = resolver.clone().filter(|_| reverse_wanted);
+    let triage = match resolver {
+        Some(resolver) if !zones.is_empty() => Some(
             Triage::join(
                 id,
                 shards,
@@ -278,7 +283,8 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
                 triage_mesh,
             )
             .await,
-        )
+        ),
+        _ => None,
     };
     let domains = RecipientDomains::new(
         config.domains.accept.iter().map(String::as_str),
@@ -311,6 +317,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         stopping: Semaphore::new(0),
         tls: tls.credentials.map(ShardTls::new),
         triage,
+        reverse_dns,
         greylist,
         policies,
         content,

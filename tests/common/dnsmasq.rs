@@ -28,6 +28,17 @@ impl Dnsmasq {
     /// record, every other name under the zone NXDOMAIN, and any other name
     /// REFUSED, since nothing is forwarded anywhere.
     pub fn start(zone: &str, records: &[(&str, Ipv4Addr)]) -> Dnsmasq {
+        Dnsmasq::start_zones(&[zone], records, &[])
+    }
+
+    /// As [`Dnsmasq::start`] for several zones, with `pointers` (an
+    /// address and a host name) as PTR records alone; each of `records`
+    /// gets its PTR record too.
+    pub fn start_zones(
+        zones: &[&str],
+        records: &[(&str, Ipv4Addr)],
+        pointers: &[(Ipv4Addr, &str)],
+    ) -> Dnsmasq {
         let dir = tempfile::tempdir().expect("temporary directory");
         let log = dir.path().join("dnsmasq.log");
         for _ in 0..PORT_ATTEMPTS {
@@ -41,13 +52,17 @@ impl Dnsmasq {
                 .args(["--conf-file=/dev/null", "--no-hosts", "--no-resolv"])
                 .arg(format!("--port={}", addr.port()))
                 .args(["--listen-address=127.0.0.1", "--bind-interfaces"])
-                // Names under the zone are answered from the records alone.
-                .arg(format!("--local=/{zone}/"))
+                // Names under the zones are answered from the records alone.
+                .args(zones.iter().map(|zone| format!("--local=/{zone}/")))
                 .args(
                     records
                         .iter()
                         .map(|(name, address)| format!("--host-record={name},{address}")),
                 )
+                .args(pointers.iter().map(|(address, name)| {
+                    let [a, b, c, d] = address.octets();
+                    format!("--ptr-record={d}.{c}.{b}.{a}.in-addr.arpa,{name}")
+                }))
                 // Its messages untranslated, as `wait_listening` reads them.
                 .env("LC_ALL", "C")
                 .stdin(Stdio::null())

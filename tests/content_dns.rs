@@ -1,15 +1,17 @@
-//! Link domains in DNS lists end to end: a message's links are asked about
-//! in the `[[dnsbl]]` zones keyed by domain (URIBL, SURBL, DBL) through the
-//! RBL cache, against the project's DNSBL emulator on loopback, and the
-//! listings join the message's verdict; a fail-closed list that does not
-//! answer defers the message.
+//! DNS in the content verdict, end to end. A message's link domains are
+//! asked about in the `[[dnsbl]]` zones keyed by domain (URIBL, SURBL, DBL)
+//! through the RBL cache, against the project's DNSBL emulator on loopback,
+//! and the listings join the message's verdict; a fail-closed list that
+//! does not answer defers the message. The client's reverse DNS, against
+//! dnsmasq, gives the RDNS_* and HELO_PTR_MISMATCH rules.
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use common::{BYE, Setup, Stack, message, queue_id, split_verdict};
+use common::dnsmasq::Dnsmasq;
+use common::{BYE, Client, GREETING, Setup, Stack, message, queue_id, split_verdict};
 use ringwall::config::{Config, HumanDuration, ZoneConfig};
 use ringwall::rbl::Preset;
 use ringwall_loadgen::dnsbl::{self, DnsblConfig, RunningDnsbl};
@@ -115,5 +117,54 @@ fn a_silent_fail_closed_list_defers_the_message_and_a_fail_open_one_passes_it() 
     assert_eq!(
         send(&silent(false), &sent),
         "451 4.7.1 Message deferred by the content filter; try again later\r\n"
+    );
+}
+
+/// The `X-Spam-Status` rules of a message from `client` saying `helo`,
+/// through a proxy whose resolver is `dns`.
+fn rules_from(stack: &Stack, client: Ipv4Addr, helo: &str) -> String {
+    let mut session = Client::connect_from(IpAddr::V4(client), stack.addr());
+    assert_eq!(session.reply(), GREETING);
+    session.command(&format!("EHLO {helo}"));
+    session.envelope("a@sender.example", &["u@example.net"]);
+    queue_id(&session.data(&linking(helo, &[])));
+    assert_eq!(session.command("QUIT"), BYE);
+    let dumps = stack.dumps();
+    let (_, verdict, _) = split_verdict(&dumps.last().expect("relayed").eml);
+    let tests = verdict
+        .split("tests=")
+        .nth(1)
+        .expect("tests= in X-Spam-Status");
+    tests.trim_end().to_string()
+}
+
+#[test]
+fn reverse_dns_of_the_client_against_its_helo() {
+    let named = Ipv4Addr::new(127, 0, 0, 77);
+    let pointing_nowhere = Ipv4Addr::new(127, 0, 0, 78);
+    let nameless = Ipv4Addr::new(127, 0, 0, 79);
+    let dns = Dnsmasq::start_zones(
+        &["0.0.127.in-addr.arpa", "example.test"],
+        &[("mail.example.test", named)],
+        &[(pointing_nowhere, "liar.example.test")],
+    );
+    let stack = Setup::new()
+        .config(|c| {
+            c.dns.resolvers = vec![dns.addr()];
+            c.rbl.skip_loopback = false;
+        })
+        .start();
+    assert_eq!(rules_from(&stack, named, "mail.example.test"), "none");
+    assert_eq!(
+        rules_from(&stack, named, "smtp.other.example"),
+        "HELO_PTR_MISMATCH=0.5"
+    );
+    assert_eq!(
+        rules_from(&stack, pointing_nowhere, "liar.example.test"),
+        "RDNS_UNCONFIRMED=0.5"
+    );
+    assert_eq!(
+        rules_from(&stack, nameless, "mail.example.test"),
+        "RDNS_NONE=1.0"
     );
 }
