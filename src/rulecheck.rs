@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use crate::config::Config;
 use crate::scan::keywords::RuleSet;
-use crate::score::{Judge, ScoreError, message_files, read};
+use crate::score::{Judge, ScoreError, labelled_files, read};
 
 /// The share of ham a rule may hit (0.5 %).
 pub const MAX_HAM_SHARE: f64 = 0.005;
@@ -160,24 +160,19 @@ pub fn check(
         .collect();
     let mut hits: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut totals = (0u64, 0u64);
-    for (dir, spam) in [(corpus.join("ham"), false), (corpus.join("spam"), true)] {
-        if !dir.is_dir() {
-            return Err(ScoreError::NotLabelled(corpus.to_path_buf()).into());
+    for (path, spam) in labelled_files(corpus)? {
+        let judgement = judge.judge(&read(&path)?);
+        if spam {
+            totals.1 += 1;
+        } else {
+            totals.0 += 1;
         }
-        for path in message_files(&[dir])? {
-            let judgement = judge.judge(&read(&path)?);
+        for hit in judgement.hits {
+            let entry = hits.entry(hit.rule).or_default();
             if spam {
-                totals.1 += 1;
+                entry.1 += 1;
             } else {
-                totals.0 += 1;
-            }
-            for hit in judgement.hits {
-                let entry = hits.entry(hit.rule).or_default();
-                if spam {
-                    entry.1 += 1;
-                } else {
-                    entry.0 += 1;
-                }
+                entry.0 += 1;
             }
         }
     }

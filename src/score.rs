@@ -251,30 +251,25 @@ pub fn evaluate(
     json: bool,
     out: &mut impl Write,
 ) -> Result<Evaluation, ScoreError> {
-    let (ham, spam) = (dir.join("ham"), dir.join("spam"));
-    if !ham.is_dir() || !spam.is_dir() {
-        return Err(ScoreError::NotLabelled(dir.to_path_buf()));
-    }
+    let files = labelled_files(dir)?;
     let manifest = sources.map(read_manifest).transpose()?;
     let mut all = Tally::default();
     let mut by_source: BTreeMap<String, Tally> = BTreeMap::new();
     let mut false_positives = Vec::new();
     let mut judging = Duration::ZERO;
-    for (label_dir, spam) in [(ham, false), (spam, true)] {
-        for path in message_files(&[label_dir])? {
-            let message = read(&path)?;
-            let started = Instant::now();
-            let judgement = judge.judge(&message);
-            judging += started.elapsed();
-            let flagged = judgement.action.is_spam();
-            all.add(spam, flagged);
-            if let Some(manifest) = &manifest {
-                let source = source_of(manifest, &path);
-                by_source.entry(source).or_default().add(spam, flagged);
-            }
-            if flagged && !spam {
-                false_positives.push((path, judgement));
-            }
+    for (path, spam) in files {
+        let message = read(&path)?;
+        let started = Instant::now();
+        let judgement = judge.judge(&message);
+        judging += started.elapsed();
+        let flagged = judgement.action.is_spam();
+        all.add(spam, flagged);
+        if let Some(manifest) = &manifest {
+            let source = source_of(manifest, &path);
+            by_source.entry(source).or_default().add(spam, flagged);
+        }
+        if flagged && !spam {
+            false_positives.push((path, judgement));
         }
     }
     let evaluation = all.evaluation(judging);
@@ -360,6 +355,21 @@ fn source_of(manifest: &Manifest, path: &Path) -> String {
         .iter()
         .find(|(file, _)| text.ends_with(file.as_str()))
         .map_or_else(|| "unknown".to_string(), |(_, source)| source.clone())
+}
+
+/// The messages of a labelled corpus (`dir/ham`, `dir/spam`), ham first,
+/// each with whether it is spam.
+pub(crate) fn labelled_files(dir: &Path) -> Result<Vec<(PathBuf, bool)>, ScoreError> {
+    let (ham, spam) = (dir.join("ham"), dir.join("spam"));
+    if !ham.is_dir() || !spam.is_dir() {
+        return Err(ScoreError::NotLabelled(dir.to_path_buf()));
+    }
+    let mut files: Vec<(PathBuf, bool)> = message_files(&[ham])?
+        .into_iter()
+        .map(|path| (path, false))
+        .collect();
+    files.extend(message_files(&[spam])?.into_iter().map(|path| (path, true)));
+    Ok(files)
 }
 
 /// Every file under `paths`, directories read recursively, in name order.

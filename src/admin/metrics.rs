@@ -88,6 +88,95 @@ pub struct MetricsBoard {
     zone_rules: Vec<String>,
 }
 
+/// The triage series with one value per shard: name, type, help, value.
+type TriageSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&TriageStats) -> u64,
+);
+
+const TRIAGE_SERIES: &[TriageSeries] = &[
+    (
+        "ringwall_rbl_cache_hits_total",
+        "counter",
+        "DNS list answers found in the shard's cache slice.",
+        |s| s.cache.hits,
+    ),
+    (
+        "ringwall_rbl_cache_misses_total",
+        "counter",
+        "DNS list answers not in the cache: asked.",
+        |s| s.cache.misses,
+    ),
+    (
+        "ringwall_rbl_cache_evictions_total",
+        "counter",
+        "Live cache entries dropped to stay within [rbl] cache_entries.",
+        |s| s.cache.evictions,
+    ),
+    (
+        "ringwall_rbl_cache_expirations_total",
+        "counter",
+        "Cache entries dropped because their TTL was up.",
+        |s| s.cache.expirations,
+    ),
+    (
+        "ringwall_rbl_pass_list_hits_total",
+        "counter",
+        "Clients that skipped their lookups because they passed recently.",
+        |s| s.passed,
+    ),
+    (
+        "ringwall_rbl_lookups_started_total",
+        "counter",
+        "Lookups started (one query per zone not cached).",
+        |s| s.started,
+    ),
+    (
+        "ringwall_rbl_lookups_joined_total",
+        "counter",
+        "Lookups that joined one already in flight for the same key (client address or link domain).",
+        |s| s.joined,
+    ),
+    (
+        "ringwall_rbl_lookups_in_flight",
+        "gauge",
+        "Lookups in flight now.",
+        |s| s.in_flight as u64,
+    ),
+    (
+        "ringwall_dns_queries_total",
+        "counter",
+        "DNS queries sent, over UDP and TCP.",
+        |s| s.dns.queries_sent,
+    ),
+    (
+        "ringwall_dns_timeouts_total",
+        "counter",
+        "DNS attempts that got no answer in time.",
+        |s| s.dns.timeouts,
+    ),
+    (
+        "ringwall_dns_ignored_total",
+        "counter",
+        "Datagrams ignored as not the answer to a query (forged, late, wrong source).",
+        |s| s.dns.spoofed_ignored,
+    ),
+    (
+        "ringwall_dns_tcp_fallbacks_total",
+        "counter",
+        "Truncated answers asked again over TCP.",
+        |s| s.dns.tcp_fallbacks,
+    ),
+    (
+        "ringwall_dns_busy_total",
+        "counter",
+        "Lookups that found no in-flight slot ([dns] max_in_flight) in time.",
+        |s| s.dns.busy,
+    ),
+];
+
 impl MetricsBoard {
     /// A board for `shards` shards, with `zone_rules` naming the zones in the
     /// order [`TriageStats`] counts them.
@@ -200,108 +289,13 @@ impl MetricsBoard {
     }
 
     fn render_triage(&self, out: &mut Exposition, shards: &[ShardMetrics]) {
-        let triage = |name: &'static str,
-                      kind: &'static str,
-                      help: &'static str,
-                      value: fn(&TriageStats) -> u64,
-                      out: &mut Exposition| {
+        for (name, kind, help, value) in TRIAGE_SERIES {
             out.family(name, kind, help, shards, |m, emit| {
                 if let Some(stats) = &m.triage {
                     emit(&[], value(stats));
                 }
             });
-        };
-        triage(
-            "ringwall_rbl_cache_hits_total",
-            "counter",
-            "DNS list answers found in the shard's cache slice.",
-            |s| s.cache.hits,
-            out,
-        );
-        triage(
-            "ringwall_rbl_cache_misses_total",
-            "counter",
-            "DNS list answers not in the cache: asked.",
-            |s| s.cache.misses,
-            out,
-        );
-        triage(
-            "ringwall_rbl_cache_evictions_total",
-            "counter",
-            "Live cache entries dropped to stay within [rbl] cache_entries.",
-            |s| s.cache.evictions,
-            out,
-        );
-        triage(
-            "ringwall_rbl_cache_expirations_total",
-            "counter",
-            "Cache entries dropped because their TTL was up.",
-            |s| s.cache.expirations,
-            out,
-        );
-        triage(
-            "ringwall_rbl_pass_list_hits_total",
-            "counter",
-            "Clients that skipped their lookups because they passed recently.",
-            |s| s.passed,
-            out,
-        );
-        triage(
-            "ringwall_rbl_lookups_started_total",
-            "counter",
-            "Lookups started (one query per zone not cached).",
-            |s| s.started,
-            out,
-        );
-        triage(
-            "ringwall_rbl_lookups_joined_total",
-            "counter",
-            "Lookups that joined one already in flight for the same address.",
-            |s| s.joined,
-            out,
-        );
-        triage(
-            "ringwall_rbl_lookups_in_flight",
-            "gauge",
-            "Lookups in flight now.",
-            |s| s.in_flight as u64,
-            out,
-        );
-        triage(
-            "ringwall_dns_queries_total",
-            "counter",
-            "DNS queries sent, over UDP and TCP.",
-            |s| s.dns.queries_sent,
-            out,
-        );
-        triage(
-            "ringwall_dns_timeouts_total",
-            "counter",
-            "DNS attempts that got no answer in time.",
-            |s| s.dns.timeouts,
-            out,
-        );
-        triage(
-            "ringwall_dns_ignored_total",
-            "counter",
-            "Datagrams ignored as not the answer to a query (forged, late, wrong source).",
-            |s| s.dns.spoofed_ignored,
-            out,
-        );
-        triage(
-            "ringwall_dns_tcp_fallbacks_total",
-            "counter",
-            "Truncated answers asked again over TCP.",
-            |s| s.dns.tcp_fallbacks,
-            out,
-        );
-        triage(
-            "ringwall_dns_busy_total",
-            "counter",
-            "Lookups that found no in-flight slot ([dns] max_in_flight) in time.",
-            |s| s.dns.busy,
-            out,
-        );
+        }
         let rules = &self.zone_rules;
         out.family(
             "ringwall_rbl_zone_errors_total",
