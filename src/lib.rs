@@ -4,10 +4,12 @@
 //! `config`, `server` (the glommio shell), `relay` (upstream forwarding),
 //! `policy` (stage verdicts and the message verdict), `dns` (lookups over
 //! glommio sockets), `rbl` (DNS list triage), `scan` (content analysis),
-//! `score` (offline verdicts), `admin` (logs, metrics). See
-//! ARCHITECTURE.md for how data flows between them.
+//! `bayes` (the statistical classifier), `score` (offline verdicts),
+//! `admin` (logs, metrics). See ARCHITECTURE.md for how data flows between
+//! them.
 
 pub mod admin;
+pub mod bayes;
 pub mod config;
 pub mod demo;
 pub mod dns;
