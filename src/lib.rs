@@ -5,6 +5,7 @@
 //! `policy` (stage verdicts and the message verdict), `dns` (lookups over
 //! glommio sockets), `rbl` (DNS list triage), `scan` (content analysis),
 //! `bayes` (the statistical classifier), `score` (offline verdicts),
+//! `train` (teaching the classifier),
 //! `admin` (logs, metrics). See ARCHITECTURE.md for how data flows between
 //! them.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod dns;
 pub mod policy;
+pub mod published;
 pub mod rbl;
 pub mod relay;
 pub mod rulecheck;
@@ -22,3 +24,4 @@ pub mod score;
 pub mod server;
 pub mod smtp;
 pub mod tls;
+pub mod train;

@@ -62,6 +62,26 @@ enum Command {
         #[arg(value_name = "FILE|DIR", required_unless_present = "eval")]
         paths: Vec<PathBuf>,
     },
+    /// Teach the statistical classifier your own mail: learns ham and spam
+    /// (maildirs, mboxes, message files or directories of them) into the
+    /// config's [bayes] database, or through the running daemon that owns it.
+    Train {
+        /// The configuration naming [bayes] database (and [admin] listen,
+        /// to reach a running daemon).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Ham: mail that is wanted.
+        #[arg(long, value_name = "DIR")]
+        ham: Vec<PathBuf>,
+        /// Spam: mail that is not.
+        #[arg(long, value_name = "DIR")]
+        spam: Vec<PathBuf>,
+        /// everything; on-error (only what the table gets wrong or is
+        /// unsure of); until-mature (everything until 500 of a class, then
+        /// on error).
+        #[arg(long, default_value = "everything")]
+        mode: String,
+    },
     /// Work with keyword rule files.
     Rules {
         #[command(subcommand)]
@@ -119,6 +139,12 @@ fn main() -> ExitCode {
                 paths,
             },
         ),
+        Command::Train {
+            config,
+            ham,
+            spam,
+            mode,
+        } => train(config, &ham, &spam, &mode),
         Command::Rules {
             command:
                 RulesCommand::Check {
@@ -139,6 +165,20 @@ fn rules_check(path: Option<PathBuf>, corpus: Option<PathBuf>, files: Vec<PathBu
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringwall rules check: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train(path: Option<PathBuf>, ham: &[PathBuf], spam: &[PathBuf], mode: &str) -> ExitCode {
+    let Some(loaded) = load_config(path.as_deref()) else {
+        return ExitCode::FAILURE;
+    };
+    let mut out = std::io::stdout().lock();
+    match ringwall::train::train(&loaded.config, ham, spam, mode, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringwall train: {e}");
             ExitCode::FAILURE
         }
     }

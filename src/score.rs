@@ -11,6 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::admin::{AdminClient, ClientError};
+use crate::bayes::{Classifier, Database, DbError, Snapshot};
 use crate::config::Config;
 use crate::policy::{Judgement, PolicySet, format_score, judge};
 use crate::scan::headers::SessionFacts;
@@ -36,6 +38,12 @@ pub enum ScoreError {
     /// The output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// `[bayes] database` could not be read.
+    #[error("[bayes] database {0}")]
+    Bayes(#[from] DbError),
+    /// The daemon that owns `[bayes] database` could not be asked.
+    #[error("{0}")]
+    Admin(#[from] ClientError),
     /// The manifest given to `--sources` is not a TSV with a header line
     /// naming `file`, `source_repo` and `source_path`.
     #[error("{0}: not a manifest (a TSV whose header names file, source_repo and source_path)")]
@@ -55,16 +63,24 @@ pub struct Options {
 /// judge files.
 pub struct Judge {
     scanner: Scanner,
+    bayes: Option<Snapshot>,
     policies: PolicySet,
     scratch: ScanScratch,
     now: i64,
 }
 
 impl Judge {
-    /// Loads the rules of `config`.
+    /// Loads the rules of `config`, and the classifier's table when
+    /// `[bayes] database` is set.
     pub fn new(config: &Config) -> Result<Judge, ScoreError> {
         Ok(Judge {
             scanner: Scanner::new(config)?,
+            bayes: config
+                .bayes
+                .database
+                .as_deref()
+                .map(|path| bayes_table(path, config))
+                .transpose()?,
             policies: PolicySet::new(&config.scoring, &config.policy),
             scratch: ScanScratch::default(),
             now: SystemTime::now()
@@ -84,10 +100,26 @@ impl Judge {
             message,
             &SessionFacts::default(),
             self.now,
+            self.bayes.as_ref(),
             &mut self.scratch,
         );
         let class = self.policies.class(0);
         judge(report.hits, &class.thresholds, &class.class_actions)
+    }
+}
+
+/// The classifier's table from `path`: read from the file, or from the
+/// daemon that owns it; a database not trained yet is an empty table.
+fn bayes_table(path: &Path, config: &Config) -> Result<Snapshot, ScoreError> {
+    if !path.exists() {
+        return Ok(Snapshot::empty(Classifier::default()));
+    }
+    match Database::open(path) {
+        Ok(db) => Ok(Snapshot::of(db.store(), Classifier::default())),
+        Err(DbError::InUse(_)) => {
+            Ok(AdminClient::new(config.admin.listen)?.snapshot(Classifier::default())?)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

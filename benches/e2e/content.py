@@ -50,15 +50,21 @@ def arguments():
     return parser.parse_args()
 
 
+def apt_install(*packages):
+    """Installs Debian packages without questions; the package lists are refreshed
+    only when the first try fails (a fresh machine has none)."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", *packages], env=env,
+                      stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-q", *packages], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
 def install_spamassassin():
     missing = [p for p in ("spamassassin", "spamc") if not shutil.which("spamd" if p == "spamassassin" else p)]
     if missing:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env,
-                          stdout=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, check=True, stdout=subprocess.DEVNULL)
-            subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+        apt_install(*missing)
     # The package's own service is not ours to run.
     subprocess.run(["systemctl", "disable", "--now", "spamd"], stderr=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL)

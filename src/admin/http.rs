@@ -14,6 +14,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use super::bayes::BayesOwner;
 use super::metrics::MetricsBoard;
 
 /// How often the listener looks at the stop flag.
@@ -40,20 +41,25 @@ impl AdminListener {
         self.listener.local_addr()
     }
 
-    /// Serves `/metrics` and `/healthz` on a new thread until `stop` is set.
+    /// Serves `/metrics` and `/healthz` (and `/bayes/*` with a classifier
+    /// database) on a new thread until `stop` is set.
     pub fn serve(
         self,
         board: Arc<MetricsBoard>,
+        bayes: Option<Arc<BayesOwner>>,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<JoinHandle<()>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()?;
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(healthz))
             .with_state(board);
+        if let Some(bayes) = bayes {
+            app = app.merge(bayes.routes());
+        }
         let listener = self.listener;
         std::thread::Builder::new()
             .name("ringwall-admin".into())

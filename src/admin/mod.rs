@@ -1,9 +1,14 @@
 //! Operator-facing output: the log subscriber, the metrics the shards
-//! publish, and the admin listener that serves them.
+//! publish, the admin listener that serves them, and the classifier's
+//! database the daemon owns and trains through that listener.
 
+mod bayes;
+mod client;
 mod http;
 pub mod metrics;
 
+pub use bayes::BayesOwner;
+pub use client::{AdminClient, ClientError};
 pub use http::AdminListener;
 pub use metrics::{MetricsBoard, ShardMetrics};
 

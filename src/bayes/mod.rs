@@ -7,8 +7,9 @@
 //! `classifier` (Robinson's token probabilities and the classification),
 //! `fisher` (Fisher's combining), `rules` (probability bands as BAYES_00 …
 //! BAYES_999 score rules), `snapshot` (the immutable table the shards
-//! read), `trainer` (which messages are learned) and `mailbox` (reading
-//! maildir, mbox and message files for training).
+//! read), `trainer` (which messages are learned), `mailbox` (reading
+//! maildir, mbox and message files for training) and `db` (the redb file
+//! the store lives in between runs).
 //!
 //! The flow: training reads mailboxes, analyses and tokenises each message
 //! and learns it into a [`TokenStore`] through a [`Trainer`]; a persistent
@@ -17,6 +18,7 @@
 //! [`Snapshot::classify`].
 
 mod classifier;
+mod db;
 mod fisher;
 mod hash;
 pub mod mailbox;
@@ -32,6 +34,7 @@ mod corpus_tests;
 mod proptests;
 
 pub use classifier::{Classification, Classifier, Clue, EVIDENCE, Lookup};
+pub use db::{Database, DbError, Learned};
 pub use hash::{TokenHashBuilder, TokenHasher};
 pub use rules::{BANDS, Band, rule_for};
 pub use snapshot::Snapshot;
@@ -39,4 +42,4 @@ pub use store::{
     Change, Class, Day, MessageCounts, Prune, TokenCounts, TokenRecord, TokenStore, UnlearnError,
 };
 pub use tokens::{MAX_TOKENS, Tokens, names};
-pub use trainer::{TrainMode, Trained, Trainer};
+pub use trainer::{TrainMode, Trained, Trainer, train_mode};

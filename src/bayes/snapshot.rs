@@ -65,6 +65,50 @@ impl Snapshot {
         self.keys.is_empty()
     }
 
+    /// The table as bytes, for a CLI that cannot open the database while a
+    /// daemon owns it (`GET /bayes/snapshot`): the message counts, then
+    /// each token's hash and counts, little-endian, 16 bytes per token.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.keys.len() * 16);
+        out.extend_from_slice(&self.messages.spam.to_le_bytes());
+        out.extend_from_slice(&self.messages.ham.to_le_bytes());
+        for (key, counts) in self.keys.iter().zip(&self.counts) {
+            out.extend_from_slice(&key.to_le_bytes());
+            out.extend_from_slice(&counts.spam.to_le_bytes());
+            out.extend_from_slice(&counts.ham.to_le_bytes());
+        }
+        out
+    }
+
+    /// The table [`Snapshot::to_bytes`] wrote, classified by `classifier`;
+    /// `None` when the bytes are not such a table.
+    pub fn from_bytes(bytes: &[u8], classifier: Classifier) -> Option<Snapshot> {
+        let (head, body) = bytes.split_at_checked(8)?;
+        if body.len() % 16 != 0 {
+            return None;
+        }
+        let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        let mut keys = Vec::with_capacity(body.len() / 16);
+        let mut counts = Vec::with_capacity(body.len() / 16);
+        for record in body.chunks_exact(16) {
+            keys.push(u64::from_le_bytes(record[..8].try_into().expect("8 bytes")));
+            counts.push(TokenCounts {
+                spam: word(&record[8..12]),
+                ham: word(&record[12..]),
+            });
+        }
+        // Lookups binary-search the keys.
+        keys.is_sorted().then_some(Snapshot {
+            keys,
+            counts,
+            messages: MessageCounts {
+                spam: word(&head[..4]),
+                ham: word(&head[4..]),
+            },
+            classifier,
+        })
+    }
+
     /// Bytes of heap the table holds (16 per token when built by
     /// [`Snapshot::of`], which allocates exactly).
     pub fn heap_bytes(&self) -> usize {
@@ -111,6 +155,27 @@ mod tests {
             snapshot.classify(&tokens),
             Classifier::default().classify(&store, &tokens)
         );
+    }
+
+    #[test]
+    fn a_snapshot_travels_as_bytes() {
+        let mut store = TokenStore::new();
+        store.learn(&[5, 9, 1 << 60], Class::Spam, Day(1));
+        store.learn(&[9, 2], Class::Ham, Day(1));
+        let snapshot = Snapshot::of(&store, Classifier::default());
+        let bytes = snapshot.to_bytes();
+        assert_eq!(bytes.len(), 8 + 4 * 16);
+        let back = Snapshot::from_bytes(&bytes, Classifier::default()).unwrap();
+        assert_eq!(
+            (back.keys.clone(), back.counts.clone()),
+            (snapshot.keys, snapshot.counts)
+        );
+        assert_eq!(back.messages(), MessageCounts { spam: 1, ham: 1 });
+        assert!(Snapshot::from_bytes(&bytes[..20], Classifier::default()).is_none());
+        let mut unsorted = bytes.clone();
+        unsorted[8..24].copy_from_slice(&bytes[24..40]);
+        unsorted[24..40].copy_from_slice(&bytes[8..24]);
+        assert!(Snapshot::from_bytes(&unsorted, Classifier::default()).is_none());
     }
 
     #[test]

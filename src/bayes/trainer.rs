@@ -5,7 +5,7 @@
 //! mature and only mistakes after (dspam's "train until mature") gets the
 //! best of both.
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, Lookup};
 use super::snapshot::Snapshot;
 use super::store::{Class, Day, TokenStore};
 
@@ -29,6 +29,50 @@ pub enum TrainMode {
         /// As in [`TrainMode::OnError`].
         margin: f64,
     },
+}
+
+/// The mode a CLI or request names: `everything`, `on-error` (margin
+/// 0.1) or `until-mature` (500 messages of a class, then on error), the
+/// settings measured on the corpus (see the corpus tests).
+pub fn train_mode(name: &str) -> Option<TrainMode> {
+    match name {
+        "everything" => Some(TrainMode::Everything),
+        "on-error" => Some(TrainMode::OnError { margin: 0.1 }),
+        "until-mature" => Some(TrainMode::UntilMature {
+            mature: 500,
+            margin: 0.1,
+        }),
+        _ => None,
+    }
+}
+
+impl TrainMode {
+    /// Whether a message of `class` with these `tokens` is to be learned,
+    /// given what `table` (read by `classifier`) knows now.
+    pub fn wants(
+        self,
+        classifier: &Classifier,
+        table: &impl Lookup,
+        tokens: &[u64],
+        class: Class,
+    ) -> bool {
+        let learned = table.messages();
+        let learned = match class {
+            Class::Ham => learned.ham,
+            Class::Spam => learned.spam,
+        };
+        let margin = match self {
+            TrainMode::Everything => return true,
+            TrainMode::OnError { margin } => margin,
+            TrainMode::UntilMature { mature, margin } if learned >= mature => margin,
+            TrainMode::UntilMature { .. } => return true,
+        };
+        let p = classifier.classify(table, tokens).probability;
+        match class {
+            Class::Ham => p >= margin,
+            Class::Spam => p <= 1.0 - margin,
+        }
+    }
 }
 
 /// What [`Trainer::train`] did with a message.
@@ -60,25 +104,11 @@ impl Trainer {
 
     /// Offers a message's distinct `tokens`, labelled `class`, on `day`.
     pub fn train(&mut self, tokens: &[u64], class: Class, day: Day) -> Trained {
-        let learned = self.store.messages();
-        let learned = match class {
-            Class::Ham => learned.ham,
-            Class::Spam => learned.spam,
-        };
-        let margin = match self.mode {
-            TrainMode::Everything => None,
-            TrainMode::OnError { margin } => Some(margin),
-            TrainMode::UntilMature { mature, margin } => (learned >= mature).then_some(margin),
-        };
-        if let Some(margin) = margin {
-            let p = self.classifier.classify(&self.store, tokens).probability;
-            let right = match class {
-                Class::Ham => p < margin,
-                Class::Spam => p > 1.0 - margin,
-            };
-            if right {
-                return Trained::Skipped;
-            }
+        if !self
+            .mode
+            .wants(&self.classifier, &self.store, tokens, class)
+        {
+            return Trained::Skipped;
         }
         self.store.learn(tokens, class, day);
         Trained::Learned

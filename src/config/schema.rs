@@ -59,6 +59,19 @@ pub struct Config {
     pub policy: Vec<PolicyConfig>,
     /// Senders always accepted or always refused.
     pub senders: SendersConfig,
+    /// The statistical classifier.
+    pub bayes: BayesConfig,
+}
+
+/// `[bayes]`: the statistical classifier, trained on the operator's own mail
+/// (`ringwall train`). Off until a database is named: an untrained
+/// classifier knows nothing.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BayesConfig {
+    /// The token database (an embedded redb file), created by the first
+    /// `ringwall train`; owned by the daemon while it runs.
+    pub database: Option<PathBuf>,
 }
 
 /// `[content]`: the scan every message that reaches end of data gets.

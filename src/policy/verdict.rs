@@ -81,6 +81,8 @@ pub enum RuleClass {
     Header,
     /// DNS lists, of the client or of the links.
     Rbl,
+    /// The statistical classifier's verdict (BAYES_*).
+    Bayes,
     /// The GTUBE test string.
     Test,
 }
@@ -98,6 +100,7 @@ impl RuleClass {
             RuleClass::Keyword => "keyword",
             RuleClass::Header => "header",
             RuleClass::Rbl => "rbl",
+            RuleClass::Bayes => "bayes",
             RuleClass::Test => "test",
         }
     }

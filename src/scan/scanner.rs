@@ -14,6 +14,7 @@ use super::builtin::builtin;
 use super::headers::{self, HeaderHit, SessionFacts};
 use super::keywords::{Haystacks, KeywordHit, RuleError, RuleSet, Scratch};
 use super::message::{Analysis, FindingClass, ScanLimits, analyse};
+use crate::bayes::{Snapshot, Tokens};
 use crate::config::Config;
 use crate::policy::{RuleClass, RuleHit};
 
@@ -151,6 +152,7 @@ pub struct ScanReport {
 pub struct ScanScratch {
     keywords: Scratch,
     header_hits: Vec<HeaderHit>,
+    tokens: Tokens,
 }
 
 /// The compiled rules and bounds. Clone it per shard: the automata are
@@ -206,12 +208,14 @@ impl Scanner {
         &self.rules
     }
 
-    /// Scans `message` (CRLF or LF lines, as received) at Unix time `now`.
+    /// Scans `message` (CRLF or LF lines, as received) at Unix time `now`,
+    /// and classifies it with `bayes` when a trained table is given.
     pub fn scan(
         &self,
         message: &[u8],
         session: &SessionFacts,
         now: i64,
+        bayes: Option<&Snapshot>,
         scratch: &mut ScanScratch,
     ) -> ScanReport {
         let started = Instant::now();
@@ -246,6 +250,9 @@ impl Scanner {
         } else {
             report.skipped.push(Check::Keywords);
         }
+        if let Some(bayes) = bayes {
+            self.classify(&analysis, bayes, &mut scratch.tokens, &mut report);
+        }
         if started.elapsed() < self.budget {
             let fields: Vec<(&str, &str)> = analysis
                 .headers
@@ -262,6 +269,32 @@ impl Scanner {
             report.skipped.push(Check::Headers);
         }
         report
+    }
+
+    /// The classifier's band rule, when the message falls in a scored one.
+    fn classify(
+        &self,
+        analysis: &Analysis,
+        bayes: &Snapshot,
+        tokens: &mut Tokens,
+        report: &mut ScanReport,
+    ) {
+        tokens.fill(analysis);
+        let classification = bayes.classify(tokens.as_slice());
+        if let Some((rule, own)) = classification.rule {
+            let score = self.score(rule, own);
+            if score != 0.0 {
+                report.hits.push(RuleHit {
+                    rule: rule.to_string(),
+                    score,
+                    class: RuleClass::Bayes,
+                    evidence: format!(
+                        "spam probability {:.4} from {} tokens",
+                        classification.probability, classification.clues
+                    ),
+                });
+            }
+        }
     }
 
     fn keywords<'r>(

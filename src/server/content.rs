@@ -12,35 +12,32 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::link_lists::{self, LinkListings};
+use crate::bayes::Snapshot;
 use crate::config::Config;
 use crate::policy::{
     Action, Judgement, Listed, PolicyClass, RuleClass, RuleHit, SenderLists, Thresholds, judge,
     spam_headers,
 };
+use crate::published::{Follower, Published};
 use crate::rbl::{Hit, Triage};
 use crate::scan::headers::{ReverseDns, SessionFacts};
 use crate::scan::{Check, ScanReport, ScanScratch, Scanner, ScannerError};
 
-/// The compiled rules every shard takes its own clone of, and their
-/// generation: SIGHUP compiles the rule files again and, when they load,
-/// puts the new rules here. A shard notices with one atomic load per
-/// message and clones them once; the lock is taken only then.
+/// The compiled rules every shard takes its own clone of: SIGHUP compiles
+/// the rule files again and, when they load, publishes the new rules.
 pub struct RuleSource {
-    generation: AtomicU64,
-    current: Mutex<Arc<Scanner>>,
+    rules: Published<Scanner>,
 }
 
 impl RuleSource {
     /// The rules the server started with.
     pub fn new(scanner: Scanner) -> RuleSource {
         RuleSource {
-            generation: AtomicU64::new(0),
-            current: Mutex::new(Arc::new(scanner)),
+            rules: Published::new(scanner),
         }
     }
 
@@ -49,14 +46,14 @@ impl RuleSource {
     pub fn reload(&self, config: &Config) -> Result<usize, ScannerError> {
         let scanner = Scanner::new(config)?;
         let rules = scanner.rules().rules().len();
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(scanner);
-        self.generation.fetch_add(1, Ordering::Release);
+        self.rules.publish(scanner);
         Ok(rules)
     }
 
+    /// The rules now, cloned for a shard (each clone's regexes keep their
+    /// own caches, so shards never share one).
     fn latest(&self) -> (u64, Scanner) {
-        let generation = self.generation.load(Ordering::Acquire);
-        let scanner = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let (generation, scanner) = self.rules.latest();
         (generation, Scanner::clone(&scanner))
     }
 }
@@ -66,6 +63,8 @@ pub struct ContentJudge {
     source: Arc<RuleSource>,
     /// This shard's clone of the rules, with the generation it is of.
     scanner: RefCell<(u64, Scanner)>,
+    /// The classifier's table, when `[bayes] database` is set.
+    bayes: Option<Follower<Snapshot>>,
     senders: SenderLists,
     scratch: RefCell<ScanScratch>,
     fail_closed: Vec<Check>,
@@ -97,11 +96,16 @@ pub struct Outgoing<'m> {
 impl ContentJudge {
     /// A shard's judge, with its own clone of the compiled rules (each
     /// clone's regexes keep their own caches, so shards never share one).
-    pub fn new(config: &Config, source: Arc<RuleSource>) -> ContentJudge {
+    pub fn new(
+        config: &Config,
+        source: Arc<RuleSource>,
+        bayes: Option<Arc<Published<Snapshot>>>,
+    ) -> ContentJudge {
         let scanner = RefCell::new(source.latest());
         ContentJudge {
             source,
             scanner,
+            bayes: bayes.map(Follower::new),
             senders: SenderLists::new(&config.senders),
             scratch: RefCell::new(ScanScratch::default()),
             fail_closed: config.content.fail_closed.clone(),
@@ -196,13 +200,17 @@ impl ContentJudge {
             helo: envelope.helo.map(str::to_string),
             reverse: envelope.reverse.clone(),
         };
-        if self.source.generation.load(Ordering::Acquire) != self.scanner.borrow().0 {
+        if self.source.rules.generation() != self.scanner.borrow().0 {
             *self.scanner.borrow_mut() = self.source.latest();
         }
-        self.scanner
-            .borrow()
-            .1
-            .scan(message, &facts, now, &mut self.scratch.borrow_mut())
+        let bayes = self.bayes.as_ref().map(Follower::current);
+        self.scanner.borrow().1.scan(
+            message,
+            &facts,
+            now,
+            bayes.as_deref(),
+            &mut self.scratch.borrow_mut(),
+        )
     }
 }
 

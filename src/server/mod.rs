@@ -30,7 +30,8 @@ use std::time::Duration;
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
-use crate::admin::{AdminListener, MetricsBoard};
+use crate::admin::{AdminListener, BayesOwner, MetricsBoard};
+use crate::bayes::{Classifier, DbError};
 use crate::config::Config;
 use crate::tls::Credentials;
 
@@ -63,6 +64,9 @@ pub enum ServerError {
     /// `[tls]` files could not be loaded.
     #[error("cannot start TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// `[bayes] database` could not be opened.
+    #[error("cannot open [bayes] database: {0}")]
+    Bayes(DbError),
     /// `[admin] listen` could not be bound, or its thread not started.
     #[error("cannot start the admin listener on {addr}: {source}")]
     Admin {
@@ -167,11 +171,6 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
     };
     let tls = crate::tls::TlsMaterial::load(config)?;
     let credentials = tls.credentials.clone();
-    let sockets = listener::bind_all(&config.server.listen, shard_count)?;
-    let addrs = sockets
-        .first()
-        .map(|s| s.iter().map(|(a, _)| *a).collect())
-        .unwrap_or_default();
     let stop = Arc::new(AtomicBool::new(false));
     let zones = settings::zones(config)?;
     let rules = if config.content.enabled {
@@ -181,14 +180,30 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
     } else {
         None
     };
+    let bayes = match &config.bayes.database {
+        Some(path) => Some(Arc::new(
+            BayesOwner::open(path, Classifier::default()).map_err(ServerError::Bayes)?,
+        )),
+        None => None,
+    };
     let metrics = Arc::new(MetricsBoard::new(
         shard_count,
         zones.iter().map(|zone| zone.rule().to_string()).collect(),
     ));
     let admin = match config.admin.listen {
-        Some(addr) => Some(start_admin(addr, &metrics, &stop)?),
+        Some(addr) => Some(start_admin(addr, &metrics, bayes.clone(), &stop)?),
         None => None,
     };
+    // Bound last: a client that can connect finds the rules compiled and
+    // the classifier's database owned, and the admin listener up.
+    let sockets = listener::bind_all(&config.server.listen, shard_count).inspect_err(|_| {
+        // The admin thread, started above, stops with the failed start.
+        stop.store(true, Ordering::Relaxed);
+    })?;
+    let addrs = sockets
+        .first()
+        .map(|s| s.iter().map(|(a, _)| *a).collect())
+        .unwrap_or_default();
     let shared = shard::Shared {
         config: config.clone(),
         stop: Arc::clone(&stop),
@@ -200,6 +215,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         zones,
         metrics,
         rules: rules.clone(),
+        bayes: bayes.as_ref().map(|owner| owner.table()),
     };
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {
@@ -233,13 +249,14 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
 fn start_admin(
     addr: SocketAddr,
     metrics: &Arc<MetricsBoard>,
+    bayes: Option<Arc<BayesOwner>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<(SocketAddr, std::thread::JoinHandle<()>), ServerError> {
     let error = |source| ServerError::Admin { addr, source };
     let listener = AdminListener::bind(addr).map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
     let thread = listener
-        .serve(Arc::clone(metrics), Arc::clone(stop))
+        .serve(Arc::clone(metrics), bayes, Arc::clone(stop))
         .map_err(error)?;
     tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz)");
     Ok((bound, thread))

@@ -24,9 +24,11 @@ use super::settings::{
     greylist_settings, resolver_settings, session_config, triage_settings, upstream_settings,
 };
 use crate::admin::{MetricsBoard, ShardMetrics};
+use crate::bayes::Snapshot;
 use crate::config::Config;
 use crate::dns::Resolver;
 use crate::policy::{HeloLiteralCheck, Hooks, PolicySet, RecipientDomains, StageHook};
+use crate::published::Published;
 use crate::rbl::{Triage, TriageMesh, Zone};
 use crate::relay::Pool;
 use crate::relay::UpstreamTls;
@@ -239,6 +241,8 @@ pub struct Shared {
     pub metrics: Arc<MetricsBoard>,
     /// The compiled content rules, when `[content] enabled`.
     pub rules: Option<Arc<RuleSource>>,
+    /// The classifier's table, when `[bayes] database` is set.
+    pub bayes: Option<Arc<Published<Snapshot>>>,
 }
 
 /// The shard's main task: accept until the stop flag is set, then drain.
@@ -254,6 +258,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         zones,
         metrics,
         rules,
+        bayes,
     } = shared;
     let server = &config.server;
     let rate = (server.max_connection_rate_per_ip > 0).then_some(RateLimit {
@@ -296,7 +301,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
     };
     let pool = Pool::new(upstream_settings(&config), upstream_tls);
     let policies = PolicySet::new(&config.scoring, &config.policy);
-    let content = rules.map(|rules| ContentJudge::new(&config, rules));
+    let content = rules.map(|rules| ContentJudge::new(&config, rules, bayes));
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);
