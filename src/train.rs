@@ -101,10 +101,11 @@ pub fn train(
     }
     let summary = match &mut learner {
         Learner::Local(db) => {
+            let pruned = db.prune(day);
             db.commit()?;
             let messages = db.store().messages();
             format!(
-                "{path}: {} tokens, {} spam and {} ham messages learned in all",
+                "{path}: {} tokens ({pruned} rare idle ones pruned), {} spam and {} ham messages learned in all",
                 db.store().len(),
                 messages.spam,
                 messages.ham,

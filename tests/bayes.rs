@@ -178,3 +178,63 @@ fn with_a_daemon_running_training_and_scoring_go_through_it() {
     );
     sink.stop();
 }
+
+/// The daemon's message counts, read from its published table (the first
+/// eight bytes of `/bayes/snapshot`: spam, then ham, little-endian).
+fn published_counts(admin: SocketAddr) -> (u32, u32) {
+    let response = ureq::get(&format!("http://{admin}/bayes/snapshot"))
+        .call()
+        .expect("the snapshot");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
+    let word = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap());
+    (word(&bytes[..4]), word(&bytes[4..8]))
+}
+
+#[test]
+fn autolearn_learns_clear_cut_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("bayes.redb");
+    let admin = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+    let sink = sink::start(SinkConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        pin: false,
+        ..SinkConfig::default()
+    })
+    .expect("sink starts");
+    let proxy = Proxy::start(
+        dir.path(),
+        sink.local_addr(),
+        &format!(
+            "[admin]\nlisten = \"{admin}\"\n[bayes]\ndatabase = \"{}\"\nautolearn = true\n",
+            database.display()
+        ),
+    );
+    let gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+    let clean = "Date: Fri, 27 Nov 2026 04:00:00 +0000\r\nMessage-ID: <a@b.example>\r\nFrom: a@sender.example\r\nTo: u@example.net\r\nSubject: lunch\r\n\r\nSee you at noon.\r\n";
+    let unsure = "Subject: no date\r\n\r\nx\r\n";
+    for body in [
+        format!("Subject: test\r\n\r\n{gtube}\r\n"),
+        clean.to_string(),
+        unsure.to_string(),
+    ] {
+        let mut client = Client::connect(proxy.addr());
+        assert_eq!(client.reply(), GREETING);
+        client.command("EHLO client.example");
+        client.envelope("a@sender.example", &["u@example.net"]);
+        client.data(body.as_bytes());
+        assert_eq!(client.command("QUIT"), BYE);
+    }
+    // The batch is committed within the autolearn interval (5 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while published_counts(admin) != (1, 1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not learned: {:?}",
+            published_counts(admin)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    proxy.stop();
+    sink.stop();
+}

@@ -25,8 +25,32 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::bayes::{Class, Classifier, Database, Day, DbError, Snapshot, train_mode};
+use crate::bayes::{Class, Classifier, Database, Day, DbError, Snapshot, TrainMode, train_mode};
 use crate::published::Published;
+
+/// Messages waiting for the autolearn thread; past it the shards drop
+/// candidates (learning is best effort, memory is bounded).
+const AUTOLEARN_QUEUE: usize = 1024;
+
+/// Autolearned messages per commit.
+const AUTOLEARN_BATCH: usize = 256;
+
+/// The longest an autolearned message waits for its commit.
+const AUTOLEARN_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A shard's way to hand clear-cut messages to the autolearn thread.
+#[derive(Clone)]
+pub struct Autolearner {
+    sender: std::sync::mpsc::SyncSender<(Class, Vec<u8>)>,
+}
+
+impl Autolearner {
+    /// Offers `message` to learn as `class`; dropped when the queue is
+    /// full.
+    pub fn offer(&self, class: Class, message: &[u8]) {
+        let _ = self.sender.try_send((class, message.to_vec()));
+    }
+}
 
 /// The database and the table published from it.
 pub struct BayesOwner {
@@ -61,6 +85,89 @@ impl BayesOwner {
             .with_state(self)
     }
 
+    /// Writes the batch learned so far (rare idle tokens pruned), builds
+    /// the new table and publishes it; a JSON summary with how long the
+    /// build and the swap took.
+    fn commit_and_publish(&self) -> Result<serde_json::Value, DbError> {
+        let mut db = self.database();
+        let pruned = db.prune(Day::today());
+        db.commit()?;
+        let started = Instant::now();
+        let table = Snapshot::of(db.store(), self.classifier.clone());
+        let built = started.elapsed();
+        let (tokens, messages) = (table.len(), db.store().messages());
+        drop(db);
+        let swap = Instant::now();
+        self.table.publish(table);
+        let swapped = swap.elapsed();
+        tracing::info!(
+            tokens,
+            pruned,
+            spam = messages.spam,
+            ham = messages.ham,
+            build_ms = built.as_secs_f64() * 1e3,
+            "bayes: new table published to the shards"
+        );
+        Ok(serde_json::json!({
+            "tokens": tokens,
+            "pruned": pruned,
+            "spam_messages": messages.spam,
+            "ham_messages": messages.ham,
+            "build_ms": built.as_secs_f64() * 1e3,
+            "swap_us": swapped.as_secs_f64() * 1e6,
+        }))
+    }
+
+    /// Starts the autolearn thread: it learns what the shards send and
+    /// commits a batch every [`AUTOLEARN_BATCH`] messages or
+    /// [`AUTOLEARN_EVERY`], whichever comes first. It ends, committing what
+    /// it holds, when every shard has dropped its sender.
+    pub fn start_autolearn(self: &Arc<Self>) -> std::io::Result<Autolearner> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Class, Vec<u8>)>(AUTOLEARN_QUEUE);
+        let owner = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("ringwall-autolearn".into())
+            .spawn(move || owner.autolearn(&receiver))?;
+        Ok(Autolearner { sender })
+    }
+
+    fn autolearn(&self, receiver: &std::sync::mpsc::Receiver<(Class, Vec<u8>)>) {
+        use std::sync::mpsc::RecvTimeoutError;
+        let mut pending = 0usize;
+        loop {
+            let (class, message) = match receiver.recv_timeout(AUTOLEARN_EVERY) {
+                Ok(learned) => learned,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.commit_batch(&mut pending);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.commit_batch(&mut pending);
+                    return;
+                }
+            };
+            let learned =
+                self.database()
+                    .learn_message(&message, class, Day::today(), TrainMode::Everything);
+            match learned {
+                Ok(_) => pending += 1,
+                Err(e) => tracing::error!(error = %e, "bayes: autolearn"),
+            }
+            if pending >= AUTOLEARN_BATCH {
+                self.commit_batch(&mut pending);
+            }
+        }
+    }
+
+    fn commit_batch(&self, pending: &mut usize) {
+        if *pending > 0
+            && let Err(e) = self.commit_and_publish()
+        {
+            tracing::error!(error = %e, "bayes: autolearn commit");
+        }
+        *pending = 0;
+    }
+
     fn database(&self) -> std::sync::MutexGuard<'_, Database> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -93,34 +200,10 @@ async fn learn(
 }
 
 async fn commit(State(owner): State<Arc<BayesOwner>>) -> Response {
-    let mut db = owner.database();
-    if let Err(e) = db.commit() {
-        return failed(&e);
+    match owner.commit_and_publish() {
+        Ok(summary) => summary.to_string().into_response(),
+        Err(e) => failed(&e),
     }
-    let started = Instant::now();
-    let table = Snapshot::of(db.store(), owner.classifier.clone());
-    let built = started.elapsed();
-    let (tokens, messages) = (table.len(), db.store().messages());
-    drop(db);
-    let swap = Instant::now();
-    owner.table.publish(table);
-    let swapped = swap.elapsed();
-    tracing::info!(
-        tokens,
-        spam = messages.spam,
-        ham = messages.ham,
-        build_ms = built.as_secs_f64() * 1e3,
-        "bayes: new table published to the shards"
-    );
-    serde_json::json!({
-        "tokens": tokens,
-        "spam_messages": messages.spam,
-        "ham_messages": messages.ham,
-        "build_ms": built.as_secs_f64() * 1e3,
-        "swap_us": swapped.as_secs_f64() * 1e6,
-    })
-    .to_string()
-    .into_response()
 }
 
 async fn snapshot(State(owner): State<Arc<BayesOwner>>) -> Vec<u8> {

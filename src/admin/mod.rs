@@ -7,7 +7,7 @@ mod client;
 mod http;
 pub mod metrics;
 
-pub use bayes::BayesOwner;
+pub use bayes::{Autolearner, BayesOwner};
 pub use client::{AdminClient, ClientError};
 pub use http::AdminListener;
 pub use metrics::{MetricsBoard, ShardMetrics};

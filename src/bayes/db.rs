@@ -21,7 +21,7 @@ use thiserror::Error;
 
 use super::classifier::Classifier;
 use super::hash::TokenHasher;
-use super::store::{Class, Day, MessageCounts, TokenCounts, TokenRecord, TokenStore};
+use super::store::{Class, Day, MessageCounts, Prune, TokenCounts, TokenRecord, TokenStore};
 use super::tokens::Tokens;
 use super::trainer::TrainMode;
 use crate::scan::message::{ScanLimits, analyse};
@@ -163,6 +163,12 @@ impl Database {
         self.store.learn(tokens, class, day);
         self.learned.push((id, class));
         Ok(outcome)
+    }
+
+    /// Drops the rare tokens not learned for a long time ([`Prune`]'s
+    /// defaults) before the next commit; returns how many went.
+    pub fn prune(&mut self, today: Day) -> usize {
+        self.store.prune(today, Prune::default())
     }
 
     /// Writes what changed since the last commit, in one transaction.

@@ -66,12 +66,32 @@ pub struct Config {
 /// `[bayes]`: the statistical classifier, trained on the operator's own mail
 /// (`ringwall train`). Off until a database is named: an untrained
 /// classifier knows nothing.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BayesConfig {
     /// The token database (an embedded redb file), created by the first
     /// `ringwall train`; owned by the daemon while it runs.
     pub database: Option<PathBuf>,
+    /// Learn from the daemon's own verdicts: a message the other rules
+    /// score at or over `autolearn_spam` as spam, at or under
+    /// `autolearn_ham` as ham. Off: a filter that teaches itself also
+    /// teaches itself its mistakes, which only clear-cut scores limit.
+    pub autolearn: bool,
+    /// The score (BAYES_* left out) a message needs to be learned as spam.
+    pub autolearn_spam: f64,
+    /// The score (BAYES_* left out) at or under which it is learned as ham.
+    pub autolearn_ham: f64,
+}
+
+impl Default for BayesConfig {
+    fn default() -> Self {
+        BayesConfig {
+            database: None,
+            autolearn: false,
+            autolearn_spam: 12.0,
+            autolearn_ham: 0.0,
+        }
+    }
 }
 
 /// `[content]`: the scan every message that reaches end of data gets.

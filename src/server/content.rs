@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::link_lists::{self, LinkListings};
-use crate::bayes::Snapshot;
+use crate::admin::Autolearner;
+use crate::bayes::{Class, Snapshot};
 use crate::config::Config;
 use crate::policy::{
     Action, Judgement, Listed, PolicyClass, RuleClass, RuleHit, SenderLists, Thresholds, judge,
@@ -65,6 +66,9 @@ pub struct ContentJudge {
     scanner: RefCell<(u64, Scanner)>,
     /// The classifier's table, when `[bayes] database` is set.
     bayes: Option<Follower<Snapshot>>,
+    /// `[bayes] autolearn`: where clear-cut messages go, and the spam and
+    /// ham scores that make them clear-cut.
+    autolearn: Option<(Autolearner, f64, f64)>,
     senders: SenderLists,
     scratch: RefCell<ScanScratch>,
     fail_closed: Vec<Check>,
@@ -100,12 +104,20 @@ impl ContentJudge {
         config: &Config,
         source: Arc<RuleSource>,
         bayes: Option<Arc<Published<Snapshot>>>,
+        autolearn: Option<Autolearner>,
     ) -> ContentJudge {
         let scanner = RefCell::new(source.latest());
         ContentJudge {
             source,
             scanner,
             bayes: bayes.map(Follower::new),
+            autolearn: autolearn.map(|learner| {
+                (
+                    learner,
+                    config.bayes.autolearn_spam,
+                    config.bayes.autolearn_ham,
+                )
+            }),
             senders: SenderLists::new(&config.senders),
             scratch: RefCell::new(ScanScratch::default()),
             fail_closed: config.content.fail_closed.clone(),
@@ -188,7 +200,27 @@ impl ContentJudge {
         } else if !links.unchecked.is_empty() {
             judgement.defer_for(LINKS_UNCHECKED);
         }
+        self.autolearn(message, &judgement);
         judgement
+    }
+
+    /// Offers a clear-cut message to the classifier, judged by the other
+    /// rules alone (learning from its own opinion would only entrench it).
+    fn autolearn(&self, message: &[u8], judgement: &Judgement) {
+        let Some((learner, spam, ham)) = &self.autolearn else {
+            return;
+        };
+        let others: f64 = judgement
+            .hits
+            .iter()
+            .filter(|hit| hit.class != RuleClass::Bayes)
+            .map(|hit| hit.score)
+            .sum();
+        if others >= *spam {
+            learner.offer(Class::Spam, message);
+        } else if others <= *ham {
+            learner.offer(Class::Ham, message);
+        }
     }
 
     /// The scan with this shard's clone of the latest rules.

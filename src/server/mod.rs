@@ -67,6 +67,9 @@ pub enum ServerError {
     /// `[bayes] database` could not be opened.
     #[error("cannot open [bayes] database: {0}")]
     Bayes(DbError),
+    /// The autolearn thread could not be started.
+    #[error("cannot start the [bayes] autolearn thread: {0}")]
+    Autolearn(std::io::Error),
     /// `[admin] listen` could not be bound, or its thread not started.
     #[error("cannot start the admin listener on {addr}: {source}")]
     Admin {
@@ -186,6 +189,12 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         )),
         None => None,
     };
+    let autolearn = match &bayes {
+        Some(owner) if config.bayes.autolearn => {
+            Some(owner.start_autolearn().map_err(ServerError::Autolearn)?)
+        }
+        _ => None,
+    };
     let metrics = Arc::new(MetricsBoard::new(
         shard_count,
         zones.iter().map(|zone| zone.rule().to_string()).collect(),
@@ -216,6 +225,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         metrics,
         rules: rules.clone(),
         bayes: bayes.as_ref().map(|owner| owner.table()),
+        autolearn,
     };
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {

@@ -23,6 +23,7 @@ use super::registry::{Admission, ClientRegistry, CountMesh};
 use super::settings::{
     greylist_settings, resolver_settings, session_config, triage_settings, upstream_settings,
 };
+use crate::admin::Autolearner;
 use crate::admin::{MetricsBoard, ShardMetrics};
 use crate::bayes::Snapshot;
 use crate::config::Config;
@@ -243,6 +244,8 @@ pub struct Shared {
     pub rules: Option<Arc<RuleSource>>,
     /// The classifier's table, when `[bayes] database` is set.
     pub bayes: Option<Arc<Published<Snapshot>>>,
+    /// Where clear-cut messages go to be learned, with `[bayes] autolearn`.
+    pub autolearn: Option<Autolearner>,
 }
 
 /// The shard's main task: accept until the stop flag is set, then drain.
@@ -259,6 +262,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         metrics,
         rules,
         bayes,
+        autolearn,
     } = shared;
     let server = &config.server;
     let rate = (server.max_connection_rate_per_ip > 0).then_some(RateLimit {
@@ -301,7 +305,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
     };
     let pool = Pool::new(upstream_settings(&config), upstream_tls);
     let policies = PolicySet::new(&config.scoring, &config.policy);
-    let content = rules.map(|rules| ContentJudge::new(&config, rules, bayes));
+    let content = rules.map(|rules| ContentJudge::new(&config, rules, bayes, autolearn));
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);
