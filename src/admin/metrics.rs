@@ -15,6 +15,7 @@
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use crate::dns::Stats as DnsStats;
 use crate::rbl::TriageStats;
 
 /// One shard's counters (totals since start) and gauges (now).
@@ -38,6 +39,8 @@ pub struct ShardMetrics {
     pub upstream_reused: u64,
     /// The shard's DNS list triage, when zones are configured.
     pub triage: Option<TriageStats>,
+    /// The shard's resolver, when it has one (DNS lists or reverse DNS).
+    pub dns: Option<DnsStats>,
 }
 
 /// Connections refused at connect.
@@ -145,35 +148,46 @@ const TRIAGE_SERIES: &[TriageSeries] = &[
         "Lookups in flight now.",
         |s| s.in_flight as u64,
     ),
+];
+
+/// The resolver's series, one value per shard: name, type, help, value.
+type DnsSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&DnsStats) -> u64,
+);
+
+const DNS_SERIES: &[DnsSeries] = &[
     (
         "ringwall_dns_queries_total",
         "counter",
         "DNS queries sent, over UDP and TCP.",
-        |s| s.dns.queries_sent,
+        |s| s.queries_sent,
     ),
     (
         "ringwall_dns_timeouts_total",
         "counter",
         "DNS attempts that got no answer in time.",
-        |s| s.dns.timeouts,
+        |s| s.timeouts,
     ),
     (
         "ringwall_dns_ignored_total",
         "counter",
         "Datagrams ignored as not the answer to a query (forged, late, wrong source).",
-        |s| s.dns.spoofed_ignored,
+        |s| s.spoofed_ignored,
     ),
     (
         "ringwall_dns_tcp_fallbacks_total",
         "counter",
         "Truncated answers asked again over TCP.",
-        |s| s.dns.tcp_fallbacks,
+        |s| s.tcp_fallbacks,
     ),
     (
         "ringwall_dns_busy_total",
         "counter",
         "Lookups that found no in-flight slot ([dns] max_in_flight) in time.",
-        |s| s.dns.busy,
+        |s| s.busy,
     ),
 ];
 
@@ -284,6 +298,15 @@ impl MetricsBoard {
         );
         if shards.iter().any(|m| m.triage.is_some()) {
             self.render_triage(&mut out, &shards);
+        }
+        if shards.iter().any(|m| m.dns.is_some()) {
+            for (name, kind, help, value) in DNS_SERIES {
+                out.family(name, kind, help, &shards, |m, emit| {
+                    if let Some(stats) = &m.dns {
+                        emit(&[], value(stats));
+                    }
+                });
+            }
         }
         out.text
     }
@@ -419,6 +442,28 @@ mod tests {
         assert!(text.contains("ringwall_rbl_zone_healthy{shard=\"0\",zone=\"RBL_ZEN\"} 0\n"));
         assert!(text.contains("ringwall_rbl_zone_healthy{shard=\"0\",zone=\"RWL_DNSWL\"} 1\n"));
         assert!(text.contains("ringwall_rbl_lookups_in_flight{shard=\"0\"} 2\n"));
+    }
+
+    #[test]
+    fn the_resolver_is_counted_without_any_zone() {
+        let board = MetricsBoard::new(1, Vec::new());
+        let dns = DnsStats {
+            queries_sent: 5,
+            ..DnsStats::default()
+        };
+        board.publish(
+            0,
+            ShardMetrics {
+                dns: Some(dns),
+                ..ShardMetrics::default()
+            },
+        );
+        let text = board.render();
+        assert!(
+            text.contains("ringwall_dns_queries_total{shard=\"0\"} 5\n"),
+            "{text}"
+        );
+        assert!(!text.contains("ringwall_rbl_"), "{text}");
     }
 
     #[test]

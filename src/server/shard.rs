@@ -91,6 +91,9 @@ pub struct Shard {
     /// The resolver clients' reverse DNS is looked up through, when
     /// `[dns] reverse_lookup` and the content verdict that reads it are on.
     pub reverse_dns: Option<Rc<Resolver>>,
+    /// The shard's resolver (DNS lists and reverse DNS share it), for its
+    /// counters.
+    resolver: Option<Rc<Resolver>>,
     /// Greylisting, when `[greylist] enabled`.
     pub greylist: Option<Rc<Greylisting>>,
     /// Which thresholds and actions judge each recipient's mail.
@@ -158,6 +161,7 @@ impl Shard {
         snapshot.upstream_opened = opened;
         snapshot.upstream_reused = reused;
         snapshot.triage = self.triage.as_ref().map(|triage| triage.stats());
+        snapshot.dns = self.resolver.as_ref().map(|resolver| resolver.stats());
         self.board.publish(self.id, snapshot);
     }
 
@@ -281,7 +285,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
     let resolver = (!zones.is_empty() || reverse_wanted)
         .then(|| Rc::new(Resolver::new(resolver_settings(&config))));
     let reverse_dns = resolver.clone().filter(|_| reverse_wanted);
-    let triage = match resolver {
+    let triage = match resolver.clone() {
         Some(resolver) if !zones.is_empty() => Some(
             Triage::join(
                 id,
@@ -327,6 +331,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         tls: tls.credentials.map(ShardTls::new),
         triage,
         reverse_dns,
+        resolver,
         greylist,
         policies,
         content,
