@@ -218,7 +218,8 @@ impl ContentJudge {
             .sum();
         if others >= *spam {
             learner.offer(Class::Spam, message);
-        } else if others <= *ham {
+        } else if others <= *ham && judgement.action == Action::Accept {
+            // Not ham when a class action or a fail-closed check stopped it.
             learner.offer(Class::Ham, message);
         }
     }
