@@ -14,6 +14,7 @@
 // the public functions box it in `DbError`, which stays small.
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -83,8 +84,9 @@ pub struct Database {
     path: PathBuf,
     db: redb::Database,
     store: TokenStore,
-    /// Messages learned since the last commit: hash and class.
-    learned: Vec<(u64, Class)>,
+    /// Messages learned since the last commit: hash and class (a map, so
+    /// a batch of any size checks each message in constant time).
+    learned: HashMap<u64, Class>,
 }
 
 impl Database {
@@ -106,7 +108,7 @@ impl Database {
             path: path.to_path_buf(),
             db,
             store,
-            learned: Vec::new(),
+            learned: HashMap::new(),
         })
     }
 
@@ -147,8 +149,8 @@ impl Database {
         day: Day,
     ) -> Result<Learned, DbError> {
         let id = message_id(raw);
-        let before = match self.learned.iter().rev().find(|(seen, _)| *seen == id) {
-            Some((_, class)) => Some(*class),
+        let before = match self.learned.get(&id) {
+            Some(class) => Some(*class),
             None => self.stored_class(id)?,
         };
         let outcome = match before {
@@ -161,7 +163,7 @@ impl Database {
             None => Learned::New,
         };
         self.store.learn(tokens, class, day);
-        self.learned.push((id, class));
+        self.learned.insert(id, class);
         Ok(outcome)
     }
 
