@@ -10,9 +10,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_lite::FutureExt;
-use glommio::timer::Timer;
-
+use super::deadline::within;
 use crate::policy::{RuleClass, RuleHit};
 use crate::rbl::{KeyMode, Triage, TriageScore, ZoneFailure};
 
@@ -42,13 +40,7 @@ pub async fn look_up(triage: &Rc<Triage>, domains: &[String], budget: Duration) 
     let deadline = std::time::Instant::now() + budget;
     let mut scores = Vec::with_capacity(domains.len());
     for (domain, task) in domains.iter().zip(tasks) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let late = async {
-            Timer::new(left).await;
-            None
-        };
-        let score = task
-            .or(late)
+        let score = within(deadline, task)
             .await
             .unwrap_or_else(|| triage.unanswered(KeyMode::Domain));
         scores.push((domain.as_str(), score));

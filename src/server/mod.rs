@@ -10,6 +10,7 @@ mod connection;
 mod connection_rate;
 mod content;
 mod cpus;
+mod deadline;
 mod greylisting;
 mod link_lists;
 mod listener;

@@ -11,10 +11,9 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_lite::FutureExt;
 use glommio::task::JoinHandle;
-use glommio::timer::Timer;
 
+use super::deadline::within;
 use crate::dns::{Answer, RecordData, RecordKind, Resolver, ptr_name};
 use crate::scan::headers::ReverseDns;
 
@@ -52,12 +51,7 @@ impl ReverseLookup {
     /// a lookup still running then is [`ReverseDns::Unknown`].
     pub async fn outcome(&mut self) -> ReverseDns {
         if let State::Running(task) = &mut self.state {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            let late = async {
-                Timer::new(left).await;
-                None
-            };
-            self.state = State::Done(task.or(late).await.unwrap_or_default());
+            self.state = State::Done(within(self.deadline, task).await.unwrap_or_default());
         }
         match &self.state {
             State::Done(reverse) => reverse.clone(),

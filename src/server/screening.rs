@@ -11,11 +11,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_lite::FutureExt;
 use glommio::task::JoinHandle;
-use glommio::timer::Timer;
 use ipnet::IpNet;
 
+use super::deadline::within;
 use crate::config::Config;
 use crate::rbl::{Decision, Hit, KeyMode, Triage, TriageScore};
 use crate::smtp::reply::{Reply, Status};
@@ -161,13 +160,7 @@ impl Screening {
             threshold,
         } = &mut self.state
         {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            let late = async {
-                Timer::new(left).await;
-                None
-            };
-            let score = task
-                .or(late)
+            let score = within(self.deadline, task)
                 .await
                 .unwrap_or_else(|| triage.unanswered(KeyMode::Ip));
             let screened = conclude(&score, *threshold);
