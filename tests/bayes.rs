@@ -12,7 +12,7 @@ use std::process::Command;
 
 use common::binary::{Proxy, RINGWALL};
 use common::{BYE, Client, GREETING, free_port};
-use ringwall_loadgen::sink::{self, SinkConfig};
+use ringwall_loadgen::sink::{self, RunningSink, SinkConfig};
 
 /// Messages of each class learned: past the classifier's 200 per class,
 /// under which it gives no rule.
@@ -86,6 +86,28 @@ fn score(config: &Path, file: &Path) -> String {
     ])
 }
 
+/// `ringwall run` in `dir` with an admin listener and `database`, more
+/// `[bayes]` keys in `bayes_keys`, relaying to a sink; and the admin
+/// listener's address.
+fn daemon(dir: &Path, database: &Path, bayes_keys: &str) -> (Proxy, RunningSink, SocketAddr) {
+    let admin = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+    let sink = sink::start(SinkConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        pin: false,
+        ..SinkConfig::default()
+    })
+    .expect("sink starts");
+    let proxy = Proxy::start(
+        dir,
+        sink.local_addr(),
+        &format!(
+            "[admin]\nlisten = \"{admin}\"\n[bayes]\ndatabase = \"{}\"\n{bayes_keys}",
+            database.display()
+        ),
+    );
+    (proxy, sink, admin)
+}
+
 #[test]
 fn train_then_score_without_a_daemon() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,21 +148,7 @@ fn with_a_daemon_running_training_and_scoring_go_through_it() {
     let dir = tempfile::tempdir().unwrap();
     let (ham, spam) = (sample(dir.path(), "ham"), sample(dir.path(), "spam"));
     let database = dir.path().join("bayes.redb");
-    let admin = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let sink = sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        ..SinkConfig::default()
-    })
-    .expect("sink starts");
-    let proxy = Proxy::start(
-        dir.path(),
-        sink.local_addr(),
-        &format!(
-            "[admin]\nlisten = \"{admin}\"\n[bayes]\ndatabase = \"{}\"\n",
-            database.display()
-        ),
-    );
+    let (proxy, sink, _) = daemon(dir.path(), &database, "");
     let config = dir.path().join("ringwall.toml");
 
     let trained = train(&config, &ham, &spam);
@@ -195,21 +203,7 @@ fn published_counts(admin: SocketAddr) -> (u32, u32) {
 fn autolearn_learns_clear_cut_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("bayes.redb");
-    let admin = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let sink = sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        ..SinkConfig::default()
-    })
-    .expect("sink starts");
-    let proxy = Proxy::start(
-        dir.path(),
-        sink.local_addr(),
-        &format!(
-            "[admin]\nlisten = \"{admin}\"\n[bayes]\ndatabase = \"{}\"\nautolearn = true\n",
-            database.display()
-        ),
-    );
+    let (proxy, sink, admin) = daemon(dir.path(), &database, "autolearn = true\n");
     let gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
     let clean = "Date: Fri, 27 Nov 2026 04:00:00 +0000\r\nMessage-ID: <a@b.example>\r\nFrom: a@sender.example\r\nTo: u@example.net\r\nSubject: lunch\r\n\r\nSee you at noon.\r\n";
     let unsure = "Subject: no date\r\n\r\nx\r\n";
