@@ -16,6 +16,7 @@ pub mod demo;
 pub mod dns;
 pub mod policy;
 pub mod published;
+pub mod quarantine;
 pub mod rbl;
 pub mod relay;
 pub mod rulecheck;

@@ -61,6 +61,54 @@ pub struct Config {
     pub senders: SendersConfig,
     /// The statistical classifier.
     pub bayes: BayesConfig,
+    /// Where quarantined messages are kept for review.
+    pub quarantine: QuarantineConfig,
+}
+
+/// `[quarantine]`: messages whose verdict is `quarantine` are written here,
+/// durably, before the client hears 250, and wait for an administrator (or
+/// their recipient, through a signed link) to release or delete them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarantineConfig {
+    /// The store: one file per message under hashed subdirectories, and the
+    /// index beside them. Unset: a quarantine verdict relays the message
+    /// tagged (nothing is ever dropped for want of a store).
+    pub directory: Option<PathBuf>,
+    /// Below this much free space on the store's file system a quarantine
+    /// verdict becomes 451 4.3.1 (the client retries later) rather than a
+    /// message that cannot be kept.
+    pub min_free_space: ByteSize,
+    /// How long a message stays before `purge` (run daily by the daemon)
+    /// removes it.
+    pub retention: HumanDuration,
+    /// The base URL recipients' release links start with (the user-facing
+    /// listener as the world reaches it, e.g. behind a reverse proxy).
+    pub public_url: Option<String>,
+    /// Where the user-facing listener (signed release links only) is bound;
+    /// none when unset.
+    pub public_listen: Option<SocketAddr>,
+    /// How long a signed release link works.
+    pub link_lifetime: HumanDuration,
+    /// Rule classes whose messages only an administrator may release.
+    pub admin_only: Vec<RuleClass>,
+    /// The sender of digests; unset: `postmaster@` the server's hostname.
+    pub digest_from: Option<String>,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        QuarantineConfig {
+            directory: None,
+            min_free_space: ByteSize(1024 * 1024 * 1024),
+            retention: HumanDuration(Duration::from_secs(30 * 86_400)),
+            public_url: None,
+            public_listen: None,
+            link_lifetime: HumanDuration(Duration::from_secs(14 * 86_400)),
+            admin_only: vec![RuleClass::Malware, RuleClass::Executable],
+            digest_from: None,
+        }
+    }
 }
 
 /// `[bayes]`: the statistical classifier, trained on the operator's own mail
@@ -221,9 +269,14 @@ pub struct SendersConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Where `/metrics` (Prometheus text) and `/healthz` are served; no
-    /// listener when unset. It has no authentication: bind it to loopback
-    /// or a management network.
+    /// listener when unset. Metrics have no authentication: bind it to
+    /// loopback or a management network.
     pub listen: Option<SocketAddr>,
+    /// The secret the quarantine's review page and API ask for (bearer
+    /// token, or typed once into the page's login form). Unset: a random
+    /// one is created in the quarantine directory (`admin-token`, mode
+    /// 0600), which the CLI on the same machine reads.
+    pub token: Option<String>,
 }
 
 /// `[tls]`: the server certificate for STARTTLS.

@@ -54,6 +54,7 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     dnsbl::zones(&mut check, &config.dnsbl, &config.dnswl);
     greylist(&mut check, &config.greylist);
     policy::policy(&mut check, config);
+    quarantine(&mut check, config);
     let mut findings = check.findings;
     findings
         .errors
@@ -646,6 +647,63 @@ fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
                 "use a fraction such as {}, the default",
                 default.stress_threshold
             ),
+        );
+    }
+}
+
+fn quarantine(check: &mut Checker<'_>, config: &Config) {
+    let quarantine = &config.quarantine;
+    if let Some(listen) = quarantine.public_listen {
+        if quarantine.directory.is_none() {
+            check.error(
+                "quarantine.public_listen",
+                quoted(listen),
+                "is set without [quarantine] directory",
+                "set directory to where quarantined messages are kept, or remove public_listen",
+            );
+        }
+        if quarantine.public_url.is_none() {
+            check.error(
+                "quarantine.public_listen",
+                quoted(listen),
+                "is set without [quarantine] public_url, so no link could point at it",
+                "set public_url to the base URL users reach this listener by, e.g. \
+                 \"https://quarantine.example.net\"",
+            );
+        }
+    }
+    if let Some(url) = &quarantine.public_url {
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            check.error(
+                "quarantine.public_url",
+                quoted(url),
+                "is not an http(s) URL",
+                "write the base URL users open, e.g. \"https://quarantine.example.net\"",
+            );
+        }
+    }
+    if let Some(from) = &quarantine.digest_from
+        && crate::smtp::address::parse_reverse_path(&format!("<{from}>")).is_err()
+    {
+        check.error(
+            "quarantine.digest_from",
+            quoted(from),
+            "is not a mail address",
+            "write an address such as \"postmaster@example.net\"",
+        );
+    }
+    if let Some(token) = &config.admin.token
+        && token.len() < 16
+    {
+        check.error(
+            "admin.token",
+            "(set)",
+            format!(
+                "is {} characters long; a guessable token opens the quarantine",
+                token.len()
+            ),
+            "use at least 16 random characters, or remove it to have one generated",
         );
     }
 }

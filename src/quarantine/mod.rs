@@ -1,0 +1,14 @@
+//! The quarantine: messages whose verdict is `quarantine` kept durably
+//! (design invariant 1: the client hears 250 only once the file and its
+//! directory entry are on stable storage), listed and searched through an
+//! index, reviewed by administrators and recipients, and released to the
+//! upstream with their original envelope or deleted.
+
+pub mod index;
+pub mod record;
+pub mod storage;
+pub mod store;
+
+pub use index::{Entry, Index, IndexError, Query, Reconciled};
+pub use record::{Record, RecordError};
+pub use store::{Store, StoreError, is_id};
