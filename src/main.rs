@@ -87,6 +87,80 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Review quarantined mail ([quarantine] directory): list, show,
+    /// release, delete, purge, digest. Through the running daemon's admin
+    /// listener when one owns the quarantine.
+    Quarantine {
+        /// The configuration naming [quarantine] directory.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// The quarantined messages, newest first.
+    List {
+        /// Only messages for this recipient.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Only messages from this envelope sender.
+        #[arg(long)]
+        sender: Option<String>,
+        /// Only messages kept since: a duration back from now (24h, 7d)
+        /// or an RFC 3339 date.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only messages this rule hit.
+        #[arg(long)]
+        rule: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+        /// One JSON array of objects (id, message_id, sender, recipients,
+        /// score, received_at, subject, from, rules, released_to).
+        #[arg(long)]
+        json: bool,
+    },
+    /// One message: verdict, envelope, headers and its text (never
+    /// rendered); --raw prints the message exactly as kept.
+    Show {
+        /// The quarantine id.
+        id: String,
+        /// The message as kept, byte for byte.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Deliver messages to the upstream with their original envelope.
+    Release {
+        /// Quarantine ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Also learn each as ham ([bayes] database).
+        #[arg(long)]
+        train: bool,
+    },
+    /// Remove messages from quarantine.
+    Delete {
+        /// Quarantine ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Also learn each as spam ([bayes] database).
+        #[arg(long)]
+        train: bool,
+    },
+    /// Remove messages older than [quarantine] retention (the daemon also
+    /// does this hourly).
+    Purge,
+    /// Mail each recipient a summary of their quarantined messages, with
+    /// signed release links ([quarantine] public_url).
+    Digest {
+        /// Only messages kept since (default: all still held).
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +227,57 @@ fn main() -> ExitCode {
                     files,
                 },
         } => rules_check(config, corpus, files),
+        Command::Quarantine { config, command } => quarantine(config, command),
+    }
+}
+
+fn quarantine(path: Option<PathBuf>, command: QuarantineCommand) -> ExitCode {
+    use ringwall::quarantine::cli;
+    let Some(loaded) = load_config(path.as_deref()) else {
+        return ExitCode::FAILURE;
+    };
+    let config = &loaded.config;
+    let mut out = std::io::stdout().lock();
+    let run = || -> Result<(), cli::CliError> {
+        let backend = cli::Backend::open(config)?;
+        match command {
+            QuarantineCommand::List {
+                recipient,
+                sender,
+                since,
+                rule,
+                limit,
+                json,
+            } => {
+                let query = ringwall::quarantine::Query {
+                    recipient,
+                    sender,
+                    since: since.as_deref().map(cli::parse_since).transpose()?,
+                    rule,
+                    limit,
+                };
+                cli::list(&backend, &query, json, &mut out)
+            }
+            QuarantineCommand::Show { id, raw } => cli::show(&backend, &id, raw, &mut out),
+            QuarantineCommand::Release { ids, train } => {
+                cli::release(config, &backend, &ids, train, &mut out)
+            }
+            QuarantineCommand::Delete { ids, train } => {
+                cli::delete(config, &backend, &ids, train, &mut out)
+            }
+            QuarantineCommand::Purge => cli::purge(&backend, &mut out),
+            QuarantineCommand::Digest { since } => {
+                let since = since.as_deref().map(cli::parse_since).transpose()?;
+                cli::digest(config, &backend, since, &mut out)
+            }
+        }
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringwall quarantine: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

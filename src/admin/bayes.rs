@@ -85,6 +85,17 @@ impl BayesOwner {
             .with_state(self)
     }
 
+    /// Learns one reviewed message (a quarantine release as ham, a delete
+    /// as spam; a message learned before under the other label is
+    /// corrected) and publishes the new table at once.
+    pub fn learn_reviewed(&self, class: Class, message: &[u8]) -> Result<&'static str, DbError> {
+        let learned =
+            self.database()
+                .learn_message(message, class, Day::today(), TrainMode::Everything)?;
+        self.commit_and_publish()?;
+        Ok(learned.name())
+    }
+
     /// Writes the batch learned so far (rare idle tokens pruned), builds
     /// the new table and publishes it; a JSON summary with how long the
     /// build and the swap took.

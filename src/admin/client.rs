@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use thiserror::Error;
 
 use crate::bayes::{Class, Classifier, Snapshot};
+use crate::quarantine::{ListItem, Query};
 
 /// Why the daemon could not be asked.
 #[derive(Debug, Error)]
@@ -77,6 +78,64 @@ impl AdminClient {
             addr: self.addr,
             reason: "the answer is not a token table".into(),
         })
+    }
+
+    /// The daemon's quarantine list for `query`, with the admin `token`.
+    pub fn quarantine_list(
+        &self,
+        token: &str,
+        query: &Query,
+    ) -> Result<Vec<ListItem>, ClientError> {
+        let mut request = self
+            .agent
+            .get(&format!("http://{}/api/quarantine", self.addr))
+            .set("Authorization", &format!("Bearer {token}"));
+        let pairs = [
+            ("recipient", query.recipient.clone()),
+            ("sender", query.sender.clone()),
+            ("rule", query.rule.clone()),
+            ("since", query.since.map(|s| s.to_string())),
+            ("limit", (query.limit > 0).then(|| query.limit.to_string())),
+        ];
+        for (key, value) in pairs {
+            if let Some(value) = value {
+                request = request.query(key, &value);
+            }
+        }
+        let response = request.call().map_err(|e| self.failed(e))?;
+        serde_json::from_reader(response.into_reader()).map_err(|e| self.failed(e))
+    }
+
+    /// A quarantine API call with the admin `token`: `GET` or `POST` of
+    /// `path` (under `/api/quarantine`), its body.
+    pub fn quarantine_call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+    ) -> Result<Vec<u8>, ClientError> {
+        let url = format!("http://{}/api/quarantine{path}", self.addr);
+        let response = self
+            .agent
+            .request(method, &url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(|e| match e {
+                ureq::Error::Status(_, response) => self.failed(
+                    response
+                        .into_string()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                ),
+                e => self.failed(e),
+            })?;
+        let mut body = Vec::new();
+        response
+            .into_reader()
+            .read_to_end(&mut body)
+            .map_err(|e| self.failed(e))?;
+        Ok(body)
     }
 
     fn failed(&self, error: impl std::fmt::Display) -> ClientError {

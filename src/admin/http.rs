@@ -16,6 +16,8 @@ use axum::routing::get;
 
 use super::bayes::BayesOwner;
 use super::metrics::MetricsBoard;
+use super::review;
+use crate::quarantine::Quarantine;
 
 /// How often the listener looks at the stop flag.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -42,11 +44,14 @@ impl AdminListener {
     }
 
     /// Serves `/metrics` and `/healthz` (and `/bayes/*` with a classifier
-    /// database) on a new thread until `stop` is set.
+    /// database, the quarantine's API and review page with a quarantine,
+    /// and on `public`, the recipients' release links) on a new thread
+    /// until `stop` is set.
     pub fn serve(
         self,
         board: Arc<MetricsBoard>,
         bayes: Option<Arc<BayesOwner>>,
+        quarantine: Option<(Arc<Quarantine>, Option<AdminListener>)>,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<JoinHandle<()>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -57,6 +62,11 @@ impl AdminListener {
             .route("/metrics", get(metrics))
             .route("/healthz", get(healthz))
             .with_state(board);
+        let mut public = None;
+        if let Some((quarantine, public_listener)) = quarantine {
+            app = app.merge(review::routes(Arc::clone(&quarantine), bayes.clone()));
+            public = public_listener.map(|l| (l, review::public_routes(quarantine)));
+        }
         if let Some(bayes) = bayes {
             app = app.merge(bayes.routes());
         }
@@ -65,26 +75,40 @@ impl AdminListener {
             .name("ringwall-admin".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => listener,
-                        Err(e) => {
-                            tracing::error!(error = %e, "admin listener unusable; no metrics");
-                            return;
+                    let admin = serve_until(listener, app, Arc::clone(&stop));
+                    match public {
+                        Some((public, routes)) => {
+                            let public = serve_until(public.listener, routes, stop);
+                            futures_lite::future::zip(admin, public).await;
                         }
-                    };
-                    let stopped = async move {
-                        while !stop.load(Ordering::Relaxed) {
-                            tokio::time::sleep(STOP_POLL).await;
-                        }
-                    };
-                    if let Err(e) = axum::serve(listener, app)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                    {
-                        tracing::error!(error = %e, "admin listener failed");
+                        None => admin.await,
                     }
                 });
             })
+    }
+}
+
+/// Serves `app` on `listener` (peers' addresses known to the handlers,
+/// for the audit log) until `stop` is set.
+async fn serve_until(listener: TcpListener, app: Router, stop: Arc<AtomicBool>) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(error = %e, "admin listener unusable");
+            return;
+        }
+    };
+    let stopped = async move {
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(STOP_POLL).await;
+        }
+    };
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(e) = axum::serve(listener, service)
+        .with_graceful_shutdown(stopped)
+        .await
+    {
+        tracing::error!(error = %e, "admin listener failed");
     }
 }
 

@@ -69,6 +69,8 @@ pub struct TransactionOutcomes {
     pub disconnected: u64,
     /// Accepted and dropped: the `discard` verdict.
     pub discarded: u64,
+    /// Kept in quarantine (250 after the store made them durable).
+    pub quarantined: u64,
 }
 
 /// Recipients the client checks turned away at RCPT.
@@ -261,6 +263,7 @@ impl MetricsBoard {
                 emit(&[("outcome", "rejected")], t.rejected);
                 emit(&[("outcome", "disconnected")], t.disconnected);
                 emit(&[("outcome", "discarded")], t.discarded);
+                emit(&[("outcome", "quarantined")], t.quarantined);
             },
         );
         out.family(

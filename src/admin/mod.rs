@@ -6,6 +6,7 @@ mod bayes;
 mod client;
 mod http;
 pub mod metrics;
+pub mod review;
 
 pub use bayes::{Autolearner, BayesOwner};
 pub use client::{AdminClient, ClientError};

@@ -193,9 +193,25 @@ mod tests {
         assert_eq!(
             tables,
             [
-                "server", "upstream", "domains", "limits", "timeouts", "log", "tls", "dns", "rbl",
-                "greylist", "dnsbl", "dnswl", "admin", "content", "scoring", "policy", "senders",
-                "bayes"
+                "server",
+                "upstream",
+                "domains",
+                "limits",
+                "timeouts",
+                "log",
+                "tls",
+                "dns",
+                "rbl",
+                "greylist",
+                "dnsbl",
+                "dnswl",
+                "admin",
+                "content",
+                "scoring",
+                "policy",
+                "senders",
+                "bayes",
+                "quarantine"
             ]
         );
         let document = Locator::new(EMBEDDED_DEFAULT).unwrap();
@@ -273,7 +289,7 @@ mod tests {
             [
                 "ringwall.toml:2:2: upstraem: unknown key `upstraem`; the top level takes the tables `server`, \
               `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `greylist`, `dnsbl`, \
-              `dnswl`, `admin`, `content`, `scoring`, `policy`, `senders`, `bayes`; \
+              `dnswl`, `admin`, `content`, `scoring`, `policy`, `senders`, `bayes`, `quarantine`; \
               fix: correct the spelling to one of those, or remove the key"
             ]
         );

@@ -654,6 +654,14 @@ fn timeouts(check: &mut Checker<'_>, timeouts: &TimeoutsConfig) {
 fn quarantine(check: &mut Checker<'_>, config: &Config) {
     let quarantine = &config.quarantine;
     if let Some(listen) = quarantine.public_listen {
+        if config.admin.listen.is_none() {
+            check.error(
+                "quarantine.public_listen",
+                quoted(listen),
+                "is set without [admin] listen, whose thread serves it",
+                "set [admin] listen (e.g. \"127.0.0.1:9725\"), or remove public_listen",
+            );
+        }
         if quarantine.directory.is_none() {
             check.error(
                 "quarantine.public_listen",

@@ -443,8 +443,10 @@ mod tests {
         index.insert(&records()).unwrap();
         assert_eq!(index.list(&Query::default()).unwrap().len(), 5);
         index.remove(&["m3".to_string()]).unwrap();
-        let mut q = Query::default();
-        q.rule = Some("ATTACH_EXE".into());
+        let q = Query {
+            rule: Some("ATTACH_EXE".into()),
+            ..Query::default()
+        };
         assert!(index.list(&q).unwrap().is_empty());
         assert!(index.get("m3").unwrap().is_none());
         assert_eq!(index.list(&Query::default()).unwrap().len(), 4);

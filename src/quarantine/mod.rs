@@ -4,11 +4,19 @@
 //! index, reviewed by administrators and recipients, and released to the
 //! upstream with their original envelope or deleted.
 
+pub mod cli;
 pub mod index;
+pub mod keeper;
+pub mod links;
 pub mod record;
+pub mod release;
+pub mod secrets;
+pub mod service;
 pub mod storage;
 pub mod store;
 
 pub use index::{Entry, Index, IndexError, Query, Reconciled};
+pub use keeper::Keeper;
 pub use record::{Record, RecordError};
+pub use service::{ListItem, Quarantine, QuarantineError, Released, SafeView};
 pub use store::{Store, StoreError, is_id};

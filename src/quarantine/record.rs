@@ -59,6 +59,10 @@ pub struct Record {
     pub size: u64,
 }
 
+/// An envelope to replay: MAIL's path and parameters, the recipients with
+/// theirs.
+pub type Envelope = (ReversePath, MailParams, Vec<(ForwardPath, RcptParams)>);
+
 /// One recipient and the DSN parameters its RCPT carried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
@@ -100,20 +104,58 @@ pub struct Hit {
     pub class: String,
 }
 
-impl Record {
-    /// The record of a message kept by `judgement`, with the rules' classes.
-    pub fn hits(judgement: &Judgement) -> Vec<Hit> {
-        judgement
-            .hits
-            .iter()
-            .map(|hit| Hit {
-                rule: hit.rule.clone(),
-                score: hit.score,
-                class: hit.class.name().to_string(),
-            })
-            .collect()
-    }
+/// The rules of `judgement` as a record keeps them, with their classes.
+pub fn hits(judgement: &Judgement) -> Vec<Hit> {
+    judgement
+        .hits
+        .iter()
+        .map(|hit| Hit {
+            rule: hit.rule.clone(),
+            score: hit.score,
+            class: hit.class.name().to_string(),
+        })
+        .collect()
+}
 
+/// The header fields a reviewer scans a list by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderSummary {
+    /// `Message-ID`, with its angle brackets.
+    pub message_id: String,
+    /// `Subject`, decoded.
+    pub subject: String,
+    /// `From`: display name and address.
+    pub from: String,
+}
+
+impl HeaderSummary {
+    /// The summary of `message`'s header section (fields missing: empty).
+    pub fn of(message: &[u8]) -> HeaderSummary {
+        let Some(parsed) = mail_parser::MessageParser::default().parse_headers(message) else {
+            return HeaderSummary::default();
+        };
+        let from = parsed
+            .from()
+            .and_then(|from| from.first())
+            .map(|addr| match (addr.name(), addr.address()) {
+                (Some(name), Some(address)) => format!("{name} <{address}>"),
+                (None, Some(address)) => address.to_string(),
+                (Some(name), None) => name.to_string(),
+                (None, None) => String::new(),
+            })
+            .unwrap_or_default();
+        HeaderSummary {
+            message_id: parsed
+                .message_id()
+                .map(|id| format!("<{id}>"))
+                .unwrap_or_default(),
+            subject: parsed.subject().unwrap_or_default().to_string(),
+            from,
+        }
+    }
+}
+
+impl Record {
     /// True when a rule of one of `classes` hit.
     pub fn has_class(&self, classes: &[RuleClass]) -> bool {
         self.rules
@@ -141,10 +183,7 @@ impl Record {
 
     /// The envelope as the relay sends it: MAIL's path and parameters, and
     /// each recipient of `only` (all when `None`) with its parameters.
-    pub fn envelope(
-        &self,
-        only: Option<&[String]>,
-    ) -> Result<(ReversePath, MailParams, Vec<(ForwardPath, RcptParams)>), RecordError> {
+    pub fn envelope(&self, only: Option<&[String]>) -> Result<Envelope, RecordError> {
         let (sender, _) = parse_reverse_path(&format!("<{}>", self.sender))
             .map_err(|_| RecordError::Envelope(self.sender.clone()))?;
         let params = MailParams {

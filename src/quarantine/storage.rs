@@ -77,7 +77,7 @@ impl Storage for FsStorage {
         }
         // SAFETY: statvfs returned 0, so it filled the struct.
         let stat = unsafe { stat.assume_init() };
-        Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+        Ok(stat.f_bavail * stat.f_frsize)
     }
 }
 

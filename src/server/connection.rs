@@ -20,6 +20,7 @@ use super::shard::{Overload, Shard};
 use super::txlog::{self, TransactionRecord};
 use crate::config::RblAction;
 use crate::policy::{Action, ClientInfo, Judgement};
+use crate::quarantine::{self, Keeper, StoreError};
 use crate::rbl::GreyDecision;
 use crate::relay::{ClientIdentity, Lease, SendError, Trace, received_header, rfc5322_date};
 use crate::smtp::client::UpstreamReply;
@@ -444,12 +445,27 @@ impl Driver {
             ))),
             Action::Accept | Action::Tag | Action::Quarantine => None,
         });
+        let keeper = self.shard.quarantine.clone().filter(|_| {
+            judgement
+                .as_ref()
+                .is_some_and(|j| j.action == Action::Quarantine)
+        });
+        // Ok: the upstream's end-of-data reply; Err: our own verdict.
         let outcome = if hook != Verdict::Continue {
             self.end_upstream_transaction().await;
             Err(hook)
         } else if let Some(refusal) = refusal {
             self.end_upstream_transaction().await;
             Err(refusal)
+        } else if let (Some(keeper), Some(judgement)) = (keeper, &judgement) {
+            let mut kept = self.received(session, transaction, &queue_id).into_bytes();
+            let out = content::outgoing(&body, judgement, class);
+            kept.extend_from_slice(&out.fields);
+            kept.extend_from_slice(&out.message);
+            self.end_upstream_transaction().await;
+            Err(self
+                .quarantine(&keeper, session, transaction, &queue_id, judgement, kept)
+                .await)
         } else {
             let identity = self.identity(session);
             let mut header = self.received(session, transaction, &queue_id).into_bytes();
@@ -486,10 +502,15 @@ impl Driver {
         let discarded = judgement
             .as_ref()
             .is_some_and(|j| j.action == Action::Discard);
+        let quarantined = self.shard.quarantine.is_some()
+            && judgement
+                .as_ref()
+                .is_some_and(|j| j.action == Action::Quarantine);
         self.shard.count(|m| {
             let outcomes = &mut m.transactions;
             match &verdict {
                 Verdict::ContinueWith(_) if discarded => outcomes.discarded += 1,
+                Verdict::ContinueWith(_) if quarantined => outcomes.quarantined += 1,
                 Verdict::Continue | Verdict::ContinueWith(_) => outcomes.relayed += 1,
                 Verdict::Refuse(reply) if reply.is_transient() => outcomes.tempfail += 1,
                 Verdict::Refuse(_) => outcomes.rejected += 1,
@@ -517,6 +538,64 @@ impl Driver {
             judgement: judgement.as_ref(),
         });
         verdict
+    }
+
+    /// Keeps a message whose verdict is `quarantine` (`kept`: as it would
+    /// have gone upstream, our headers included) and answers for it: 250
+    /// only once it is durable; 451 4.3.1 when the store is full, so the
+    /// client retries and nothing is lost.
+    async fn quarantine(
+        &self,
+        keeper: &Rc<Keeper>,
+        session: &Session,
+        transaction: &Transaction,
+        queue_id: &str,
+        judgement: &Judgement,
+        kept: Vec<u8>,
+    ) -> Verdict {
+        let (sender, mail, recipients) = quarantine::record::envelope_parts(
+            &transaction.sender,
+            &transaction.params,
+            &transaction.recipients,
+        );
+        let summary = quarantine::record::HeaderSummary::of(&kept);
+        let record = quarantine::Record {
+            id: keeper.id_for(queue_id),
+            queue_id: queue_id.to_string(),
+            received_at: quarantine::service::now(),
+            sender,
+            recipients,
+            mail,
+            message_id: summary.message_id,
+            subject: summary.subject,
+            from: summary.from,
+            score: judgement.score,
+            action: judgement.action.name().to_string(),
+            rules: quarantine::record::hits(judgement),
+            client: self.client.addr.ip(),
+            client_port: self.client.addr.port(),
+            helo: session.helo().map(str::to_string),
+            size: kept.len() as u64,
+        };
+        let id = record.id.clone();
+        match keeper.keep(record, kept).await {
+            Ok(()) => {
+                tracing::info!(queue_id = %queue_id, quarantine_id = %id, "message quarantined");
+                Verdict::ContinueWith(Reply::owned(
+                    250,
+                    Some(Status(2, 0, 0)),
+                    format!("Ok: queued as {queue_id}"),
+                ))
+            }
+            Err(StoreError::Full) => {
+                tracing::warn!(queue_id = %queue_id, "quarantine full; message deferred");
+                Verdict::Refuse(table::quarantine_full())
+            }
+            Err(e) => {
+                tracing::error!(queue_id = %queue_id, error = %e, "quarantine write failed; message deferred");
+                Verdict::Refuse(table::quarantine_failed())
+            }
+        }
     }
 
     /// The policy class the transaction's recipients share (the default

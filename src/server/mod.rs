@@ -19,7 +19,7 @@ mod proxy_header;
 mod registry;
 mod reverse_dns;
 mod screening;
-mod settings;
+pub(crate) mod settings;
 mod shard;
 mod txlog;
 
@@ -34,6 +34,7 @@ use thiserror::Error;
 use crate::admin::{AdminListener, BayesOwner, MetricsBoard};
 use crate::bayes::{Classifier, DbError};
 use crate::config::Config;
+use crate::quarantine::{Quarantine, QuarantineError};
 use crate::tls::Credentials;
 
 /// Why the server could not start or ended badly.
@@ -71,6 +72,12 @@ pub enum ServerError {
     /// The autolearn thread could not be started.
     #[error("cannot start the [bayes] autolearn thread: {0}")]
     Autolearn(std::io::Error),
+    /// `[quarantine] directory` could not be opened.
+    #[error("cannot open [quarantine] directory: {0}")]
+    Quarantine(QuarantineError),
+    /// The quarantine's index thread could not be started.
+    #[error("cannot start the quarantine index thread: {0}")]
+    QuarantineThread(std::io::Error),
     /// `[admin] listen` could not be bound, or its thread not started.
     #[error("cannot start the admin listener on {addr}: {source}")]
     Admin {
@@ -196,12 +203,31 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         }
         _ => None,
     };
+    let quarantine = match &config.quarantine.directory {
+        Some(_) => Some(Arc::new(
+            Quarantine::open(config).map_err(ServerError::Quarantine)?,
+        )),
+        None => None,
+    };
+    let indexer = match &quarantine {
+        Some(q) => Some((
+            q.store(),
+            q.start_indexer().map_err(ServerError::QuarantineThread)?,
+        )),
+        None => None,
+    };
     let metrics = Arc::new(MetricsBoard::new(
         shard_count,
         zones.iter().map(|zone| zone.rule().to_string()).collect(),
     ));
     let admin = match config.admin.listen {
-        Some(addr) => Some(start_admin(addr, &metrics, bayes.clone(), &stop)?),
+        Some(addr) => Some(start_admin(
+            addr,
+            &metrics,
+            bayes.clone(),
+            quarantine.clone(),
+            &stop,
+        )?),
         None => None,
     };
     // Bound last: a client that can connect finds the rules compiled and
@@ -227,6 +253,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         rules: rules.clone(),
         bayes: bayes.as_ref().map(|owner| owner.table()),
         autolearn,
+        quarantine: indexer,
     };
     let mut shards = Vec::with_capacity(shard_count);
     for (id, listeners) in sockets.into_iter().enumerate() {
@@ -261,13 +288,32 @@ fn start_admin(
     addr: SocketAddr,
     metrics: &Arc<MetricsBoard>,
     bayes: Option<Arc<BayesOwner>>,
+    quarantine: Option<Arc<Quarantine>>,
     stop: &Arc<AtomicBool>,
 ) -> Result<(SocketAddr, std::thread::JoinHandle<()>), ServerError> {
     let error = |source| ServerError::Admin { addr, source };
     let listener = AdminListener::bind(addr).map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
+    let quarantine = match quarantine {
+        Some(quarantine) => {
+            let public = match quarantine.config().quarantine.public_listen {
+                Some(addr) => {
+                    let public = AdminListener::bind(addr)
+                        .map_err(|source| ServerError::Admin { addr, source })?;
+                    let bound = public
+                        .local_addr()
+                        .map_err(|source| ServerError::Admin { addr, source })?;
+                    tracing::info!(listen = %bound, "quarantine link listener started (/r/...)");
+                    Some(public)
+                }
+                None => None,
+            };
+            Some((quarantine, public))
+        }
+        None => None,
+    };
     let thread = listener
-        .serve(Arc::clone(metrics), bayes, Arc::clone(stop))
+        .serve(Arc::clone(metrics), bayes, quarantine, Arc::clone(stop))
         .map_err(error)?;
     tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz)");
     Ok((bound, thread))

@@ -7,6 +7,7 @@ use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_lite::FutureExt;
@@ -30,6 +31,7 @@ use crate::config::Config;
 use crate::dns::Resolver;
 use crate::policy::{HeloLiteralCheck, Hooks, PolicySet, RecipientDomains, StageHook};
 use crate::published::Published;
+use crate::quarantine::{Keeper, Record, Store};
 use crate::rbl::{Triage, TriageMesh, Zone};
 use crate::relay::Pool;
 use crate::relay::UpstreamTls;
@@ -100,6 +102,8 @@ pub struct Shard {
     pub policies: PolicySet,
     /// The content verdict, when `[content] enabled`.
     pub content: Option<ContentJudge>,
+    /// Where quarantined messages are kept, with `[quarantine] directory`.
+    pub quarantine: Option<Rc<Keeper>>,
     session_config: RefCell<(u64, Rc<SessionConfig>)>,
     connections: Cell<u32>,
     /// What this shard counted, published to `board` every [`PUBLISH_EVERY`].
@@ -250,6 +254,9 @@ pub struct Shared {
     pub bayes: Option<Arc<Published<Snapshot>>>,
     /// Where clear-cut messages go to be learned, with `[bayes] autolearn`.
     pub autolearn: Option<Autolearner>,
+    /// The quarantine's store and the index thread's inbox, with
+    /// `[quarantine] directory`.
+    pub quarantine: Option<(Arc<Store>, Sender<Record>)>,
 }
 
 /// The shard's main task: accept until the stop flag is set, then drain.
@@ -267,6 +274,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         rules,
         bayes,
         autolearn,
+        quarantine,
     } = shared;
     let server = &config.server;
     let rate = (server.max_connection_rate_per_ip > 0).then_some(RateLimit {
@@ -335,6 +343,7 @@ pub async fn run(id: usize, listeners: Vec<(std::net::SocketAddr, OwnedFd)>, sha
         greylist,
         policies,
         content,
+        quarantine: quarantine.map(|(store, indexer)| Rc::new(Keeper::new(store, indexer))),
         connections: Cell::new(0),
         metrics: RefCell::new(ShardMetrics::default()),
         board: metrics,

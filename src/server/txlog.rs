@@ -50,8 +50,14 @@ pub fn transaction(record: &TransactionRecord<'_>) {
     let discarded = record
         .judgement
         .is_some_and(|j| j.action == Action::Discard);
+    let quarantined = record
+        .judgement
+        .is_some_and(|j| j.action == Action::Quarantine)
+        && matches!(record.verdict, Verdict::ContinueWith(_))
+        && record.upstream.is_none();
     let (outcome, reply) = match record.verdict {
         Verdict::ContinueWith(r) if discarded => ("discarded", r.to_string()),
+        Verdict::ContinueWith(r) if quarantined => ("quarantined", r.to_string()),
         Verdict::Continue => ("relayed", String::new()),
         Verdict::ContinueWith(r) => ("relayed", r.to_string()),
         Verdict::Refuse(r) if r.is_transient() => ("tempfail", r.to_string()),

@@ -158,6 +158,11 @@ pub mod table {
         content_rejected = 550 (5, 7, 1) "Message rejected as spam";
         /// A message whose verdict is `tempfail`.
         content_deferred = 451 (4, 7, 1) "Message deferred by the content filter; try again later";
+        /// A message to quarantine while the store is below its free-space
+        /// floor or full: the client keeps it and retries.
+        quarantine_full = 451 (4, 3, 1) "Insufficient system storage; try again later";
+        /// A message to quarantine that could not be written.
+        quarantine_failed = 451 (4, 3, 0) "Temporary local problem; try again later";
         /// A sender on `[senders] block`.
         sender_blocked = 550 (5, 7, 1) "Sender blocked by local policy";
         /// Any command but QUIT after a refused greeting (RFC 5321 §3.1).

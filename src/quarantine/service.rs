@@ -1,0 +1,450 @@
+//! The quarantine as one owner sees it: the store, its index and the
+//! secrets, with what reviewers do to them (list, show, release, delete,
+//! purge), each review action written to the audit log.
+//!
+//! The daemon owns one (its shards write through their keepers; its index
+//! thread and admin listener use this); the CLI opens one itself when no
+//! daemon runs, and otherwise asks the daemon's admin API.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::index::{Entry, Index, IndexError, Query};
+use super::record::Record;
+use super::release::{Delivery, DeliveryError, deliver_all};
+use super::secrets::Secrets;
+use super::store::{Store, StoreError};
+use crate::config::Config;
+use crate::relay::ClientIdentity;
+use crate::scan::message::{ScanLimits, analyse};
+
+/// The index file inside the quarantine directory.
+const INDEX_FILE: &str = "index.redb";
+
+/// How many kept records the index thread writes per transaction at most.
+const INDEX_BATCH: usize = 1_000;
+
+/// How often the daemon's index thread removes messages past retention.
+const PURGE_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Why a quarantine operation failed.
+#[derive(Debug, Error)]
+pub enum QuarantineError {
+    /// `[quarantine] directory` is not set.
+    #[error(
+        "[quarantine] directory is not set; fix: name where quarantined messages are kept, e.g. [quarantine] directory = \"/var/lib/ringwall/quarantine\""
+    )]
+    NotConfigured,
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The index failed.
+    #[error("{0}")]
+    Index(#[from] IndexError),
+    /// The secrets could not be read or made.
+    #[error("{path}: {source}")]
+    Secrets {
+        /// The quarantine directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The message is not addressed to who asked to release it.
+    #[error("{0} is not a recipient of this message")]
+    NotRecipient(String),
+    /// The recipient released their copy already.
+    #[error("already released to {0}")]
+    AlreadyReleased(String),
+    /// A rule of an admin-only class hit it.
+    #[error("only an administrator can release this message")]
+    AdminOnly,
+    /// The upstream did not take it; it stays in quarantine.
+    #[error("not released: {0}")]
+    Delivery(#[from] DeliveryError),
+}
+
+/// What `show` gives a reviewer: never the raw HTML or anything that
+/// fetches or runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SafeView {
+    /// The header section as text.
+    pub headers: String,
+    /// The text parts (or the text of the HTML parts), decoded.
+    pub text: String,
+    /// Links found, as text.
+    pub links: Vec<String>,
+    /// Attachments: name and detected type.
+    pub attachments: Vec<String>,
+}
+
+/// A released message's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Released {
+    /// The id.
+    pub id: String,
+    /// The recipients it went to.
+    pub recipients: Vec<String>,
+    /// The upstream's reply.
+    pub upstream_reply: String,
+    /// True when no copy is left to release (the message left the store).
+    pub removed: bool,
+}
+
+/// One message as `list --json` and the API show it. The keys `id`,
+/// `message_id`, `sender`, `recipients`, `score` and `received_at` are a
+/// contract with tools outside the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListItem {
+    /// The quarantine id.
+    pub id: String,
+    /// The `Message-ID` header.
+    pub message_id: String,
+    /// The envelope sender (empty: the null sender).
+    pub sender: String,
+    /// The envelope recipients.
+    pub recipients: Vec<String>,
+    /// The total score.
+    pub score: f64,
+    /// When it was kept, seconds since the epoch.
+    pub received_at: u64,
+    /// The `Subject` header.
+    pub subject: String,
+    /// The `From` header.
+    pub from: String,
+    /// The rules that hit, `RULE=score`.
+    pub rules: String,
+    /// Recipients who released their copy already.
+    pub released_to: Vec<String>,
+}
+
+impl From<&Entry> for ListItem {
+    fn from(entry: &Entry) -> ListItem {
+        let r = &entry.record;
+        ListItem {
+            id: r.id.clone(),
+            message_id: r.message_id.clone(),
+            sender: r.sender.clone(),
+            recipients: r.recipients.iter().map(|x| x.address.clone()).collect(),
+            score: r.score,
+            received_at: r.received_at,
+            subject: r.subject.clone(),
+            from: r.from.clone(),
+            rules: r.explanation(),
+            released_to: entry.released_to.clone(),
+        }
+    }
+}
+
+/// One quarantine directory, opened.
+pub struct Quarantine {
+    config: Config,
+    store: Arc<Store>,
+    index: Mutex<Index>,
+    secrets: Secrets,
+    /// Serialises releases, so one message is never sent twice at once.
+    releasing: Mutex<()>,
+}
+
+impl std::fmt::Debug for Quarantine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quarantine")
+            .field("store", &self.store.root())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Quarantine {
+    /// Opens the quarantine of `config` and brings its index in line with
+    /// the files (a crash may have left it behind). `IndexError::InUse` when
+    /// a running daemon owns it.
+    pub fn open(config: &Config) -> Result<Quarantine, QuarantineError> {
+        let q = &config.quarantine;
+        let dir = q.directory.as_ref().ok_or(QuarantineError::NotConfigured)?;
+        let store = Store::open(dir, q.min_free_space.0)?;
+        let index = Index::open(&dir.join(INDEX_FILE))?;
+        let reconciled = index.reconcile(&store)?;
+        if reconciled != Default::default() {
+            tracing::info!(
+                added = reconciled.added,
+                dropped = reconciled.dropped,
+                damaged = reconciled.damaged,
+                "quarantine index brought in line with the message files"
+            );
+        }
+        let secrets = Secrets::load(dir, config.admin.token.as_deref()).map_err(|source| {
+            QuarantineError::Secrets {
+                path: dir.clone(),
+                source,
+            }
+        })?;
+        Ok(Quarantine {
+            config: config.clone(),
+            store: Arc::new(store),
+            index: Mutex::new(index),
+            secrets,
+            releasing: Mutex::new(()),
+        })
+    }
+
+    /// The store the shards' keepers write to.
+    pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
+    }
+
+    /// The admin token and link key.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn index(&self) -> MutexGuard<'_, Index> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the daemon's index thread: it indexes what the keepers kept
+    /// (a batch per transaction) and purges past retention every hour. It
+    /// ends when every sender is dropped.
+    pub fn start_indexer(self: &Arc<Self>) -> std::io::Result<Sender<Record>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let quarantine = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("ringwall-quarantine".into())
+            .spawn(move || quarantine.index_kept(&receiver))?;
+        Ok(sender)
+    }
+
+    fn index_kept(&self, receiver: &Receiver<Record>) {
+        let mut last_purge = std::time::Instant::now();
+        loop {
+            let first = match receiver.recv_timeout(PURGE_EVERY) {
+                Ok(record) => Some(record),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut batch: Vec<Record> = first.into_iter().collect();
+            while batch.len() < INDEX_BATCH {
+                match receiver.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty()
+                && let Err(e) = self.index().insert(&batch)
+            {
+                tracing::error!(error = %e, "quarantine index not updated; it is rebuilt from the files at the next start");
+            }
+            if last_purge.elapsed() >= PURGE_EVERY {
+                last_purge = std::time::Instant::now();
+                if let Err(e) = self.purge("daemon") {
+                    tracing::error!(error = %e, "quarantine purge failed");
+                }
+            }
+        }
+    }
+
+    /// The messages `query` selects, newest first.
+    pub fn list(&self, query: &Query) -> Result<Vec<Entry>, QuarantineError> {
+        Ok(self.index().list(query)?)
+    }
+
+    /// Message `id`: its entry, the message as kept, and a safe view of it.
+    /// Audited as a view by `who`.
+    pub fn show(&self, id: &str, who: &str) -> Result<(Entry, Vec<u8>, SafeView), QuarantineError> {
+        let (record, message) = self.store.load(id)?;
+        let released_to = self
+            .index()
+            .get(id)?
+            .map(|e| e.released_to)
+            .unwrap_or_default();
+        let view = safe_view(&message);
+        audit("view", id, who, &[]);
+        Ok((
+            Entry {
+                record,
+                released_to,
+            },
+            message,
+            view,
+        ))
+    }
+
+    /// The message of `id` as kept (for training or export), unaudited.
+    pub fn message(&self, id: &str) -> Result<Vec<u8>, QuarantineError> {
+        Ok(self.store.load(id)?.1)
+    }
+
+    /// Sends message `id` to the upstream with its original envelope: to
+    /// every recipient not yet served (`recipient: None`, an administrator),
+    /// or to `recipient` alone (a recipient's own link: refused for
+    /// admin-only classes). Once no copy is left to release, the message
+    /// leaves the store. Audited.
+    pub fn release(
+        &self,
+        id: &str,
+        recipient: Option<&str>,
+        who: &str,
+    ) -> Result<Released, QuarantineError> {
+        let _one_at_a_time = self.releasing.lock().unwrap_or_else(|p| p.into_inner());
+        let (record, message) = self.store.load(id)?;
+        let released_to = self
+            .index()
+            .get(id)?
+            .map(|e| e.released_to)
+            .unwrap_or_default();
+        let pending: Vec<String> = record
+            .recipients
+            .iter()
+            .map(|r| r.address.to_ascii_lowercase())
+            .filter(|r| !released_to.contains(r))
+            .collect();
+        let targets: Vec<String> = match recipient {
+            None => pending.clone(),
+            Some(one) => {
+                let one = one.to_ascii_lowercase();
+                if !record.is_recipient(&one) {
+                    return Err(QuarantineError::NotRecipient(one));
+                }
+                if record.has_class(&self.config.quarantine.admin_only) {
+                    return Err(QuarantineError::AdminOnly);
+                }
+                if !pending.contains(&one) {
+                    return Err(QuarantineError::AlreadyReleased(one));
+                }
+                vec![one]
+            }
+        };
+        let (sender, params, recipients) =
+            record
+                .envelope(Some(&targets))
+                .map_err(|e| StoreError::Damaged {
+                    id: id.to_string(),
+                    source: e,
+                })?;
+        let delivery = Delivery {
+            identity: Some(ClientIdentity {
+                addr: (record.client, record.client_port).into(),
+                helo: record.helo.clone(),
+                protocol: "ESMTP",
+            }),
+            sender,
+            params,
+            recipients,
+            message,
+        };
+        let reply = deliver_all(&self.config, vec![delivery])
+            .pop()
+            .expect("one outcome per delivery")?;
+        let removed = targets.len() == pending.len();
+        if removed {
+            self.store.remove(id)?;
+            self.index().remove(&[id.to_string()])?;
+        } else {
+            for target in &targets {
+                self.index().mark_released(id, target)?;
+            }
+        }
+        audit("release", id, who, &targets);
+        Ok(Released {
+            id: id.to_string(),
+            recipients: targets,
+            upstream_reply: reply,
+            removed,
+        })
+    }
+
+    /// Removes message `id` from the store and the index. Audited.
+    pub fn delete(&self, id: &str, who: &str) -> Result<(), QuarantineError> {
+        match self.store.remove(id) {
+            Ok(()) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let known = self.index().get(id)?.is_some();
+        self.index().remove(&[id.to_string()])?;
+        if !known {
+            return Err(StoreError::NotFound(id.to_string()).into());
+        }
+        audit("delete", id, who, &[]);
+        Ok(())
+    }
+
+    /// Removes every message older than `[quarantine] retention`; how many.
+    pub fn purge(&self, who: &str) -> Result<usize, QuarantineError> {
+        let cutoff = now().saturating_sub(self.config.quarantine.retention.0.as_secs());
+        let old: Vec<String> = self
+            .index()
+            .list(&Query::default())?
+            .into_iter()
+            .filter(|e| e.record.received_at < cutoff)
+            .map(|e| e.record.id)
+            .collect();
+        for id in &old {
+            match self.store.remove(id) {
+                Ok(()) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.index().remove(&old)?;
+        if !old.is_empty() {
+            tracing::info!(target: "ringwall::audit", action = "purge", count = old.len(), who = %who, "quarantine purged past retention");
+        }
+        Ok(old.len())
+    }
+}
+
+/// Writes one audit line (target `ringwall::audit`): who did what to which
+/// message.
+pub fn audit(action: &str, id: &str, who: &str, recipients: &[String]) {
+    tracing::info!(
+        target: "ringwall::audit",
+        action = %action,
+        id = %id,
+        who = %who,
+        recipients = %recipients.join(","),
+        "quarantine {action}"
+    );
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The text a reviewer may safely read: headers, decoded text (HTML
+/// reduced to its text), links and attachments named, never rendered.
+pub fn safe_view(message: &[u8]) -> SafeView {
+    let analysis = analyse(message, &ScanLimits::default());
+    let text = if analysis.body_text.trim().is_empty() {
+        analysis.html_text
+    } else {
+        analysis.body_text
+    };
+    SafeView {
+        headers: analysis.raw_headers,
+        text,
+        links: analysis.links.iter().map(|l| l.url.clone()).collect(),
+        attachments: analysis
+            .attachments
+            .iter()
+            .map(|a| {
+                let name = a.name.as_deref().unwrap_or("(unnamed)");
+                match a.sniffed {
+                    Some(kind) => {
+                        format!("{name} ({}, {kind:?}, {} octets)", a.declared_type, a.size)
+                    }
+                    None => format!("{name} ({}, {} octets)", a.declared_type, a.size),
+                }
+            })
+            .collect(),
+    }
+}
