@@ -16,6 +16,7 @@ use axum::routing::get;
 
 use super::bayes::BayesOwner;
 use super::metrics::MetricsBoard;
+use super::report::ReportPage;
 
 /// How often the listener looks at the stop flag.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -41,12 +42,13 @@ impl AdminListener {
         self.listener.local_addr()
     }
 
-    /// Serves `/metrics` and `/healthz` (and `/bayes/*` with a classifier
-    /// database) on a new thread until `stop` is set.
+    /// Serves `/metrics`, `/healthz` and `/report` (and `/bayes/*` with a
+    /// classifier database) on a new thread until `stop` is set.
     pub fn serve(
         self,
         board: Arc<MetricsBoard>,
         bayes: Option<Arc<BayesOwner>>,
+        report: Arc<ReportPage>,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<JoinHandle<()>> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -56,7 +58,8 @@ impl AdminListener {
         let mut app = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(healthz))
-            .with_state(board);
+            .with_state(board)
+            .merge(report.routes());
         if let Some(bayes) = bayes {
             app = app.merge(bayes.routes());
         }

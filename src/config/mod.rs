@@ -194,8 +194,8 @@ mod tests {
             tables,
             [
                 "server", "upstream", "domains", "limits", "timeouts", "log", "tls", "dns", "rbl",
-                "greylist", "dnsbl", "dnswl", "admin", "content", "scoring", "policy", "senders",
-                "bayes"
+                "greylist", "dnsbl", "dnswl", "admin", "report", "content", "scoring", "policy",
+                "senders", "bayes"
             ]
         );
         let document = Locator::new(EMBEDDED_DEFAULT).unwrap();
@@ -273,7 +273,7 @@ mod tests {
             [
                 "ringwall.toml:2:2: upstraem: unknown key `upstraem`; the top level takes the tables `server`, \
               `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `greylist`, `dnsbl`, \
-              `dnswl`, `admin`, `content`, `scoring`, `policy`, `senders`, `bayes`; \
+              `dnswl`, `admin`, `report`, `content`, `scoring`, `policy`, `senders`, `bayes`; \
               fix: correct the spelling to one of those, or remove the key"
             ]
         );

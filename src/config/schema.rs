@@ -50,6 +50,9 @@ pub struct Config {
     pub dnswl: Vec<ZoneConfig>,
     /// The operators' listener: metrics and health.
     pub admin: AdminConfig,
+    /// Where `ringwall report` and the admin listener's `/report` read the
+    /// daemon's log.
+    pub report: ReportConfig,
     /// Content analysis: which rules judge a message, within what time.
     pub content: ContentConfig,
     /// The thresholds and actions of the default policy class.
@@ -224,6 +227,18 @@ pub struct AdminConfig {
     /// listener when unset. It has no authentication: bind it to loopback
     /// or a management network.
     pub listen: Option<SocketAddr>,
+}
+
+/// `[report]`: the daemon's own log, read back for operators' reports. The
+/// daemon writes it to stderr, so where it lands is the service manager's
+/// business; this says where that is.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Files holding the daemon's log lines (absolute paths), read in
+    /// order; empty: `ringwall report` reads standard input and `/report`
+    /// says how to configure this.
+    pub logs: Vec<PathBuf>,
 }
 
 /// `[tls]`: the server certificate for STARTTLS.

@@ -31,7 +31,7 @@ use std::time::Duration;
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
-use crate::admin::{AdminListener, BayesOwner, MetricsBoard};
+use crate::admin::{AdminListener, BayesOwner, MetricsBoard, ReportPage};
 use crate::bayes::{Classifier, DbError};
 use crate::config::Config;
 use crate::tls::Credentials;
@@ -201,7 +201,13 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
         zones.iter().map(|zone| zone.rule().to_string()).collect(),
     ));
     let admin = match config.admin.listen {
-        Some(addr) => Some(start_admin(addr, &metrics, bayes.clone(), &stop)?),
+        Some(addr) => Some(start_admin(
+            addr,
+            &metrics,
+            bayes.clone(),
+            Arc::new(ReportPage::new(config)),
+            &stop,
+        )?),
         None => None,
     };
     // Bound last: a client that can connect finds the rules compiled and
@@ -261,15 +267,16 @@ fn start_admin(
     addr: SocketAddr,
     metrics: &Arc<MetricsBoard>,
     bayes: Option<Arc<BayesOwner>>,
+    report: Arc<ReportPage>,
     stop: &Arc<AtomicBool>,
 ) -> Result<(SocketAddr, std::thread::JoinHandle<()>), ServerError> {
     let error = |source| ServerError::Admin { addr, source };
     let listener = AdminListener::bind(addr).map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
     let thread = listener
-        .serve(Arc::clone(metrics), bayes, Arc::clone(stop))
+        .serve(Arc::clone(metrics), bayes, report, Arc::clone(stop))
         .map_err(error)?;
-    tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz)");
+    tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz, /report)");
     Ok((bound, thread))
 }
 
