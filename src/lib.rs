@@ -5,8 +5,8 @@
 //! `policy` (stage verdicts and the message verdict), `dns` (lookups over
 //! glommio sockets), `rbl` (DNS list triage), `scan` (content analysis),
 //! `bayes` (the statistical classifier), `score` (offline verdicts),
-//! `train` (teaching the classifier),
-//! `admin` (logs, metrics). See ARCHITECTURE.md for how data flows between
+//! `train` (teaching the classifier), `report` (operators' reports from
+//! the log), `admin` (logs, metrics). See ARCHITECTURE.md for how data flows between
 //! them.
 
 pub mod admin;
@@ -19,6 +19,7 @@ pub mod published;
 pub mod quarantine;
 pub mod rbl;
 pub mod relay;
+pub mod report;
 pub mod rulecheck;
 pub mod scan;
 pub mod score;

@@ -82,6 +82,30 @@ enum Command {
         #[arg(long, default_value = "everything")]
         mode: String,
     },
+    /// Summarise the daemon's log: messages and verdicts, top rules,
+    /// clients and sender domains, DNS list hit rates, quarantine releases,
+    /// messages per hour.
+    Report {
+        /// The configuration naming [report] logs and the DNS lists (without
+        /// it, rules named RBL_*, RWL_*, DNSWL*, URIBL*, SURBL* count as lists).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The window: a duration before now ("24h", "7d") or an RFC 3339
+        /// instant ("2026-11-27T00:00:00Z").
+        #[arg(long, default_value = ringwall::report::DEFAULT_SINCE)]
+        since: String,
+        /// JSON (keys since, until, messages, verdicts, top_rules,
+        /// top_clients, top_sender_domains, dnsbl, released, hourly, skipped).
+        #[arg(long, conflicts_with = "html")]
+        json: bool,
+        /// An HTML page with bar charts, as the admin listener's /report.
+        #[arg(long)]
+        html: bool,
+        /// A log file ("-": standard input); repeatable. Default: the
+        /// config's [report] logs, else standard input.
+        #[arg(long, value_name = "PATH")]
+        log: Vec<PathBuf>,
+    },
     /// Work with keyword rule files.
     Rules {
         #[command(subcommand)]
@@ -219,6 +243,13 @@ fn main() -> ExitCode {
             spam,
             mode,
         } => train(config, &ham, &spam, &mode),
+        Command::Report {
+            config,
+            since,
+            json,
+            html,
+            log,
+        } => report(config, &since, json, html, log),
         Command::Rules {
             command:
                 RulesCommand::Check {
@@ -290,6 +321,56 @@ fn rules_check(path: Option<PathBuf>, corpus: Option<PathBuf>, files: Vec<PathBu
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringwall rules check: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(
+    path: Option<PathBuf>,
+    since: &str,
+    json: bool,
+    html: bool,
+    logs: Vec<PathBuf>,
+) -> ExitCode {
+    use ringwall::report::{self, DnsLists, LogSource};
+    // Without a file, no lists or logs are known: the embedded default
+    // names none.
+    let (lists, configured) = match path {
+        Some(path) => match load_config(Some(&path)) {
+            Some(loaded) => (DnsLists::of(&loaded.config), loaded.config.report.logs),
+            None => return ExitCode::FAILURE,
+        },
+        None => (DnsLists::Guessed, Vec::new()),
+    };
+    let named = if logs.is_empty() { configured } else { logs };
+    let sources: Vec<LogSource> = if named.is_empty() {
+        vec![LogSource::Stdin]
+    } else {
+        named.into_iter().map(LogSource::named).collect()
+    };
+    let now = std::time::SystemTime::now();
+    let result =
+        report::since(since, now).and_then(|since| report::build(&sources, lists, since, now));
+    match result {
+        Ok(built) => {
+            if json {
+                match serde_json::to_string_pretty(&built) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("ringwall report: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else if html {
+                print!("{}", report::render_html(&built));
+            } else {
+                print!("{}", report::render_text(&built));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ringwall report: {e}");
             ExitCode::FAILURE
         }
     }

@@ -185,12 +185,12 @@ fn the_api_refuses_without_the_token_and_deletes_with_it() {
 
 #[test]
 fn a_recipients_link_confirms_on_get_and_releases_only_their_copy_on_post() {
-    let public = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
     let held = start(|c, _| {
-        c.quarantine.public_listen = Some(public);
-        c.quarantine.public_url = Some(format!("http://{public}"));
+        c.quarantine.public_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.quarantine.public_url = Some("https://quarantine.example.net".into());
     });
     let stack = &held.stack;
+    let public = stack.public_addr().unwrap();
     queue_id(&send(
         stack,
         &["alice@example.net", "bob@example.net"],

@@ -16,6 +16,7 @@ use axum::routing::get;
 
 use super::bayes::BayesOwner;
 use super::metrics::MetricsBoard;
+use super::report::ReportPage;
 use super::review;
 use crate::quarantine::Quarantine;
 
@@ -43,14 +44,15 @@ impl AdminListener {
         self.listener.local_addr()
     }
 
-    /// Serves `/metrics` and `/healthz` (and `/bayes/*` with a classifier
-    /// database, the quarantine's API and review page with a quarantine,
-    /// and on `public`, the recipients' release links) on a new thread
-    /// until `stop` is set.
+    /// Serves `/metrics`, `/healthz` and `/report` (and `/bayes/*` with a
+    /// classifier database, the quarantine's API and review page with a
+    /// quarantine, and on its public listener the recipients' release
+    /// links) on a new thread until `stop` is set.
     pub fn serve(
         self,
         board: Arc<MetricsBoard>,
         bayes: Option<Arc<BayesOwner>>,
+        report: Arc<ReportPage>,
         quarantine: Option<(Arc<Quarantine>, Option<AdminListener>)>,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<JoinHandle<()>> {
@@ -61,7 +63,8 @@ impl AdminListener {
         let mut app = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(healthz))
-            .with_state(board);
+            .with_state(board)
+            .merge(report.routes());
         let mut public = None;
         if let Some((quarantine, public_listener)) = quarantine {
             app = app.merge(review::routes(Arc::clone(&quarantine), bayes.clone()));

@@ -1,17 +1,20 @@
 //! Operator-facing output: the log subscriber, the metrics the shards
-//! publish, the admin listener that serves them, and the classifier's
-//! database the daemon owns and trains through that listener.
+//! publish, the admin listener that serves them and the report page, and
+//! the classifier's database the daemon owns and trains through that
+//! listener.
 
 mod bayes;
 mod client;
 mod http;
 pub mod metrics;
+mod report;
 pub mod review;
 
 pub use bayes::{Autolearner, BayesOwner};
 pub use client::{AdminClient, ClientError};
 pub use http::AdminListener;
 pub use metrics::{MetricsBoard, ShardMetrics};
+pub use report::ReportPage;
 
 use tracing_subscriber::EnvFilter;
 

@@ -206,6 +206,7 @@ mod tests {
                 "dnsbl",
                 "dnswl",
                 "admin",
+                "report",
                 "content",
                 "scoring",
                 "policy",
@@ -289,7 +290,7 @@ mod tests {
             [
                 "ringwall.toml:2:2: upstraem: unknown key `upstraem`; the top level takes the tables `server`, \
               `upstream`, `domains`, `limits`, `timeouts`, `log`, `tls`, `dns`, `rbl`, `greylist`, `dnsbl`, \
-              `dnswl`, `admin`, `content`, `scoring`, `policy`, `senders`, `bayes`, `quarantine`; \
+              `dnswl`, `admin`, `report`, `content`, `scoring`, `policy`, `senders`, `bayes`, `quarantine`; \
               fix: correct the spelling to one of those, or remove the key"
             ]
         );

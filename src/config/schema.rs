@@ -50,6 +50,9 @@ pub struct Config {
     pub dnswl: Vec<ZoneConfig>,
     /// The operators' listener: metrics and health.
     pub admin: AdminConfig,
+    /// Where `ringwall report` and the admin listener's `/report` read the
+    /// daemon's log.
+    pub report: ReportConfig,
     /// Content analysis: which rules judge a message, within what time.
     pub content: ContentConfig,
     /// The thresholds and actions of the default policy class.
@@ -277,6 +280,18 @@ pub struct AdminConfig {
     /// one is created in the quarantine directory (`admin-token`, mode
     /// 0600), which the CLI on the same machine reads.
     pub token: Option<String>,
+}
+
+/// `[report]`: the daemon's own log, read back for operators' reports. The
+/// daemon writes it to stderr, so where it lands is the service manager's
+/// business; this says where that is.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Files holding the daemon's log lines (absolute paths), read in
+    /// order; empty: `ringwall report` reads standard input and `/report`
+    /// says how to configure this.
+    pub logs: Vec<PathBuf>,
 }
 
 /// `[tls]`: the server certificate for STARTTLS.

@@ -20,8 +20,8 @@ use super::domain;
 use super::error::{ConfigError, ConfigWarning, Position, Shown};
 use super::locate::{Locator, Step};
 use super::schema::{
-    Config, GreylistConfig, LimitsConfig, ServerConfig, TimeoutsConfig, TlsConfig, UpstreamConfig,
-    UpstreamTlsMode,
+    Config, GreylistConfig, LimitsConfig, ReportConfig, ServerConfig, TimeoutsConfig, TlsConfig,
+    UpstreamConfig, UpstreamTlsMode,
 };
 use super::units::{ByteSize, HumanDuration};
 
@@ -54,6 +54,7 @@ pub(super) fn validate(config: &mut Config, origin: &str, locator: &Locator<'_>)
     dnsbl::zones(&mut check, &config.dnsbl, &config.dnswl);
     greylist(&mut check, &config.greylist);
     policy::policy(&mut check, config);
+    report(&mut check, &config.report);
     quarantine(&mut check, config);
     let mut findings = check.findings;
     findings
@@ -784,6 +785,45 @@ fn greylist(check: &mut Checker<'_>, greylist: &GreylistConfig) {
     }
 }
 
+/// `[report] logs`: files the admin listener opens, whatever its working
+/// directory (`/` under systemd), so absolute paths, each once; standard
+/// input is the command line's (`--log -`), not the daemon's.
+fn report(check: &mut Checker<'_>, report: &ReportConfig) {
+    for (index, path) in report.logs.iter().enumerate() {
+        let shown = path.display();
+        if path.as_os_str() == "-" {
+            check.entry_error(
+                "report.logs",
+                index,
+                "\"-\" (standard input) is for the command line, not the configuration".into(),
+                "remove it and pipe into `ringwall report --log -` instead".into(),
+            );
+        } else if !path.is_absolute() {
+            check.entry_error(
+                "report.logs",
+                index,
+                format!("\"{shown}\" is a relative path, read from wherever the daemon started"),
+                format!("write the full path, e.g. \"/var/log/{shown}\""),
+            );
+        } else if path.is_dir() {
+            check.entry_error(
+                "report.logs",
+                index,
+                format!("\"{shown}\" is a directory"),
+                "name the log file itself, e.g. \"/var/log/ringwall.log\"".into(),
+            );
+        }
+    }
+    for index in repeats(&report.logs) {
+        check.entry_error(
+            "report.logs",
+            index,
+            format!("\"{}\" is listed twice", report.logs[index].display()),
+            "remove one of them: its lines would be counted twice".into(),
+        );
+    }
+}
+
 /// Builds located findings; one method per message shape.
 struct Checker<'a> {
     origin: &'a str,
@@ -1498,6 +1538,31 @@ data_rate_window = \"500ms\"
                 "[log]\nlevel = \"info debug\"\n",
                 &[
                     "r.toml:2:9: [log] level = \"info debug\": contains ' ', which a log filter cannot hold; fix: use a level (error, warn, info, debug, trace) or target=level pairs separated by commas, e.g. \"ringwall=debug,info\"",
+                ],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn report_rules() {
+        assert_refusals(&[
+            (
+                "[report]\nlogs = [\"-\"]\n",
+                &[
+                    "r.toml:2:9: [report] logs: \"-\" (standard input) is for the command line, not the configuration; fix: remove it and pipe into `ringwall report --log -` instead",
+                ],
+            ),
+            (
+                "[report]\nlogs = [\"/var/log/ringwall.log\", \"ringwall.log\", \"/var/log/ringwall.log\"]\n",
+                &[
+                    "r.toml:2:34: [report] logs: \"ringwall.log\" is a relative path, read from wherever the daemon started; fix: write the full path, e.g. \"/var/log/ringwall.log\"",
+                    "r.toml:2:50: [report] logs: \"/var/log/ringwall.log\" is listed twice; fix: remove one of them: its lines would be counted twice",
+                ],
+            ),
+            (
+                "[report]\nlogs = [\"/\"]\n",
+                &[
+                    "r.toml:2:9: [report] logs: \"/\" is a directory; fix: name the log file itself, e.g. \"/var/log/ringwall.log\"",
                 ],
             ),
         ]);

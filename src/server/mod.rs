@@ -31,7 +31,7 @@ use std::time::Duration;
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
-use crate::admin::{AdminListener, BayesOwner, MetricsBoard};
+use crate::admin::{AdminListener, BayesOwner, MetricsBoard, ReportPage};
 use crate::bayes::{Classifier, DbError};
 use crate::config::Config;
 use crate::quarantine::{Quarantine, QuarantineError};
@@ -105,7 +105,7 @@ pub struct RunningServer {
     stop: Arc<AtomicBool>,
     shards: Vec<glommio::ExecutorJoinHandle<()>>,
     credentials: Option<Arc<Credentials>>,
-    admin: Option<(SocketAddr, std::thread::JoinHandle<()>)>,
+    admin: Option<AdminThread>,
     /// The content rules and the config that names their files, for SIGHUP.
     rules: Option<(Arc<content::RuleSource>, Config)>,
 }
@@ -118,7 +118,13 @@ impl RunningServer {
 
     /// Where the admin listener is bound, when `[admin] listen` is set.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin.as_ref().map(|(addr, _)| *addr)
+        self.admin.as_ref().map(|admin| admin.addr)
+    }
+
+    /// Where the quarantine's link listener is bound, when `[quarantine]
+    /// public_listen` is set.
+    pub fn public_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|admin| admin.public)
     }
 
     /// The flag a signal handler sets to begin a graceful shutdown.
@@ -162,8 +168,8 @@ impl RunningServer {
                 reason: e.to_string(),
             })?;
         }
-        if let Some((_, admin)) = self.admin {
-            let _ = admin.join();
+        if let Some(admin) = self.admin {
+            let _ = admin.thread.join();
         }
         Ok(())
     }
@@ -225,6 +231,7 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
             addr,
             &metrics,
             bayes.clone(),
+            Arc::new(ReportPage::new(config)),
             quarantine.clone(),
             &stop,
         )?),
@@ -283,14 +290,23 @@ pub fn start(config: &Config) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// The admin listener's thread and where it (and the quarantine's link
+/// listener) are bound.
+struct AdminThread {
+    addr: SocketAddr,
+    public: Option<SocketAddr>,
+    thread: std::thread::JoinHandle<()>,
+}
+
 /// Binds `[admin] listen` and starts its thread; it stops with the shards.
 fn start_admin(
     addr: SocketAddr,
     metrics: &Arc<MetricsBoard>,
     bayes: Option<Arc<BayesOwner>>,
+    report: Arc<ReportPage>,
     quarantine: Option<Arc<Quarantine>>,
     stop: &Arc<AtomicBool>,
-) -> Result<(SocketAddr, std::thread::JoinHandle<()>), ServerError> {
+) -> Result<AdminThread, ServerError> {
     let error = |source| ServerError::Admin { addr, source };
     let listener = AdminListener::bind(addr).map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
@@ -304,7 +320,7 @@ fn start_admin(
                         .local_addr()
                         .map_err(|source| ServerError::Admin { addr, source })?;
                     tracing::info!(listen = %bound, "quarantine link listener started (/r/...)");
-                    Some(public)
+                    Some((public, bound))
                 }
                 None => None,
             };
@@ -312,11 +328,25 @@ fn start_admin(
         }
         None => None,
     };
+    let public_addr = quarantine
+        .as_ref()
+        .and_then(|(_, public)| public.as_ref().map(|(_, bound)| *bound));
+    let quarantine = quarantine.map(|(q, public)| (q, public.map(|(listener, _)| listener)));
     let thread = listener
-        .serve(Arc::clone(metrics), bayes, quarantine, Arc::clone(stop))
+        .serve(
+            Arc::clone(metrics),
+            bayes,
+            report,
+            quarantine,
+            Arc::clone(stop),
+        )
         .map_err(error)?;
-    tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz)");
-    Ok((bound, thread))
+    tracing::info!(listen = %bound, "admin listener started (/metrics, /healthz, /report)");
+    Ok(AdminThread {
+        addr: bound,
+        public: public_addr,
+        thread,
+    })
 }
 
 /// Runs the proxy in the foreground until SIGTERM or SIGINT, then shuts down

@@ -248,6 +248,12 @@ impl Stack {
         self.proxy.as_ref().and_then(RunningServer::admin_addr)
     }
 
+    /// Where the quarantine's link listener is, when `[quarantine]
+    /// public_listen` was set.
+    pub fn public_addr(&self) -> Option<SocketAddr> {
+        self.proxy.as_ref().and_then(RunningServer::public_addr)
+    }
+
     /// A new connection to the proxy, greeting not yet read.
     pub fn connect(&self) -> Client {
         Client::connect(self.addr)
