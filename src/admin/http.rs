@@ -63,12 +63,17 @@ impl AdminListener {
         let mut app = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(healthz))
-            .with_state(board)
-            .merge(report.routes());
+            .with_state(board);
+        let report = report.routes();
         let mut public = None;
-        if let Some((quarantine, public_listener)) = quarantine {
-            app = app.merge(review::routes(Arc::clone(&quarantine), bayes.clone()));
-            public = public_listener.map(|l| (l, review::public_routes(quarantine)));
+        match quarantine {
+            Some((quarantine, public_listener)) => {
+                app = app
+                    .merge(review::routes(Arc::clone(&quarantine), bayes.clone()))
+                    .merge(review::guarded(Arc::clone(&quarantine), report));
+                public = public_listener.map(|l| (l, review::public_routes(quarantine)));
+            }
+            None => app = app.merge(report),
         }
         if let Some(bayes) = bayes {
             app = app.merge(bayes.routes());

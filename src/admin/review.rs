@@ -65,6 +65,36 @@ pub fn routes(quarantine: Arc<Quarantine>, bayes: Option<Arc<BayesOwner>>) -> Ro
         .with_state(Review { quarantine, bayes })
 }
 
+/// `routes` behind the admin token (bearer token, or the review page's
+/// session): with a quarantine the admin listener has a token, and pages
+/// such as `/report` name senders and clients, so they ask for it too.
+pub fn guarded(quarantine: Arc<Quarantine>, routes: Router) -> Router {
+    let review = Review {
+        quarantine,
+        bayes: None,
+    };
+    routes.layer(axum::middleware::from_fn_with_state(review, require_admin))
+}
+
+async fn require_admin(
+    State(review): State<Review>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    if bearer_ok(&review, headers) || session(&review, headers).is_some() {
+        next.run(request).await
+    } else if request.method() == axum::http::Method::GET && bearer_absent(headers) {
+        login_redirect()
+    } else {
+        unauthorised()
+    }
+}
+
+fn bearer_absent(headers: &HeaderMap) -> bool {
+    !headers.contains_key(header::AUTHORIZATION)
+}
+
 /// The public listener's routes: recipients' signed release links only.
 pub fn public_routes(quarantine: Arc<Quarantine>) -> Router {
     Router::new()
