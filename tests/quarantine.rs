@@ -371,3 +371,112 @@ fn the_cli_works_through_the_running_daemon() {
     assert_eq!(stack.dumps().len(), 1);
     assert_eq!(run(&["list"]).trim(), "0 message(s)");
 }
+
+#[test]
+fn the_report_page_asks_for_the_admin_token_once_a_quarantine_exists() {
+    let held = start(|_, _| {});
+    let url = format!("http://{}/report", held.stack.admin_addr().unwrap());
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let response = agent.get(&url).call().unwrap();
+    assert_eq!(
+        response.status(),
+        303,
+        "a browser is sent to the login form"
+    );
+    assert_eq!(response.header("location"), Some("/quarantine/login"));
+    match agent
+        .get(&url)
+        .set("Authorization", "Bearer wrong-token-wrong")
+        .call()
+    {
+        Err(ureq::Error::Status(401, _)) => {}
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let page = agent
+        .get(&url)
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}
+
+#[test]
+fn a_digest_mails_each_recipient_their_held_messages_with_working_links() {
+    let held = start(|c, _| {
+        c.quarantine.public_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.quarantine.public_url = Some("http://placeholder.invalid".into());
+    });
+    let stack = &held.stack;
+    queue_id(&send(
+        stack,
+        &["alice@example.net", "bob@example.net"],
+        &held_message("d-1"),
+    ));
+    queue_id(&send(stack, &["alice@example.net"], &held_message("d-2")));
+    let public = stack.public_addr().unwrap();
+    let config = held.dir.path().join("digest.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nhostname = \"mx.example.net\"\n[upstream]\naddress = \"{}\"\n\
+             [admin]\nlisten = \"{}\"\ntoken = \"{TOKEN}\"\n\
+             [quarantine]\ndirectory = \"{}\"\npublic_url = \"http://{public}\"\npublic_listen = \"{public}\"\n",
+            stack.upstream_addr(),
+            stack.admin_addr().unwrap(),
+            held.dir.path().join("quarantine").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(RINGWALL)
+        .args(["quarantine", "--config"])
+        .arg(&config)
+        .arg("digest")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains("alice@example.net: digest of 2 message(s) sent"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("bob@example.net: digest of 1 message(s) sent"),
+        "{printed}"
+    );
+    let dumps = stack.dumps();
+    assert_eq!(dumps.len(), 2);
+    let to_bob = dumps
+        .iter()
+        .find(|d| d.env.contains("RCPT TO:<bob@example.net>"))
+        .expect("bob's digest");
+    assert!(
+        to_bob.env.contains("MAIL FROM:<postmaster@mx.example.net>"),
+        "{}",
+        to_bob.env
+    );
+    let text = String::from_utf8(to_bob.eml.clone()).unwrap();
+    assert!(
+        text.contains("Subject: 1 message(s) held in quarantine for you"),
+        "{text}"
+    );
+    let link = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Release: "))
+        .expect("a release link");
+    // Bob's link releases Bob's copy, through the link listener.
+    let page = ureq::get(link).call().unwrap().into_string().unwrap();
+    let csrf = page
+        .split("name=csrf value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    ureq::post(link).send_form(&[("csrf", csrf)]).unwrap();
+    let dumps = stack.dumps();
+    assert_eq!(dumps.len(), 3);
+    assert!(dumps[2].eml.ends_with(&held_message("d-1")));
+    assert!(dumps[2].env.contains("RCPT TO:<bob@example.net>"));
+}

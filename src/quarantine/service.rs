@@ -448,3 +448,73 @@ pub fn safe_view(message: &[u8]) -> SafeView {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::tests::sample;
+    use super::*;
+
+    fn opened(records: &[Record]) -> (tempfile::TempDir, Quarantine) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let batch: Vec<(&Record, &[u8])> = records.iter().map(|r| (r, &b"m"[..])).collect();
+        assert!(store.commit(&batch).iter().all(Result::is_ok));
+        let mut config = Config::default();
+        config.quarantine.directory = Some(dir.path().to_path_buf());
+        config.quarantine.min_free_space = crate::config::ByteSize(0);
+        let quarantine = Quarantine::open(&config).unwrap();
+        (dir, quarantine)
+    }
+
+    #[test]
+    fn purge_removes_only_what_is_past_retention() {
+        let mut old = sample("old1");
+        old.received_at = now() - 31 * 86_400;
+        let mut fresh = sample("fresh1");
+        fresh.received_at = now() - 3_600;
+        let (dir, quarantine) = opened(&[old, fresh]);
+        assert_eq!(quarantine.purge("test").unwrap(), 1);
+        let left: Vec<String> = quarantine
+            .list(&Query::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.record.id)
+            .collect();
+        assert_eq!(left, ["fresh1"]);
+        assert_eq!(
+            Store::open(dir.path(), 0).unwrap().ids().unwrap(),
+            ["fresh1"]
+        );
+        assert_eq!(quarantine.purge("test").unwrap(), 0);
+    }
+
+    #[test]
+    fn a_recipient_cannot_release_an_admin_only_class_or_another_recipients_copy() {
+        let mut malware = sample("mal1");
+        malware.rules[0].class = "malware".into();
+        let (_dir, quarantine) = opened(&[malware, sample("phish1")]);
+        assert!(matches!(
+            quarantine.release("mal1", Some("alice@example.net"), "link"),
+            Err(QuarantineError::AdminOnly)
+        ));
+        assert!(matches!(
+            quarantine.release("phish1", Some("eve@example.net"), "link"),
+            Err(QuarantineError::NotRecipient(_))
+        ));
+        assert!(matches!(
+            quarantine.delete("nothere", "test"),
+            Err(QuarantineError::Store(StoreError::NotFound(_)))
+        ));
+        quarantine.delete("mal1", "test").unwrap();
+        assert_eq!(quarantine.list(&Query::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_safe_view_reduces_html_to_text_and_names_links() {
+        let message = b"Subject: x\r\nContent-Type: text/html\r\n\r\n<p>Hello <script>alert(1)</script><a href=\"http://evil.example/x\">click</a></p>\r\n";
+        let view = safe_view(message);
+        assert!(view.text.contains("Hello"), "{view:?}");
+        assert!(!view.text.contains("alert"), "{view:?}");
+        assert_eq!(view.links, ["http://evil.example/x"]);
+    }
+}

@@ -248,6 +248,14 @@ impl Stack {
         self.proxy.as_ref().and_then(RunningServer::admin_addr)
     }
 
+    /// The upstream sink's address.
+    pub fn upstream_addr(&self) -> SocketAddr {
+        self.sink
+            .as_ref()
+            .expect("this stack has a sink")
+            .local_addr()
+    }
+
     /// Where the quarantine's link listener is, when `[quarantine]
     /// public_listen` was set.
     pub fn public_addr(&self) -> Option<SocketAddr> {
