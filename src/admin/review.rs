@@ -835,6 +835,8 @@ pub fn esc(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // CRLF shows as a line end; other controls as visible marks.
+            '\r' => {}
             c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
             c => out.push(c),
         }
@@ -888,6 +890,7 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;"
         );
         assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
+        assert_eq!(esc("line\r\nnext"), "line\nnext");
     }
 
     #[test]

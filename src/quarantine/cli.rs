@@ -212,6 +212,7 @@ pub fn show(backend: &Backend, id: &str, raw: bool, out: &mut impl Write) -> Res
 /// Control characters from the message never reach the terminal.
 fn printable(text: &str) -> String {
     text.chars()
+        .filter(|&c| c != '\r')
         .map(|c| {
             if c.is_control() && c != '\n' && c != '\t' {
                 '\u{fffd}'
