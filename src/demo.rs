@@ -53,6 +53,9 @@ pub enum DemoError {
     /// The proxy would not start.
     #[error("the proxy did not start: {0}")]
     Server(#[from] server::ServerError),
+    /// The quarantine could not be read back.
+    #[error("the demo's quarantine: {0}")]
+    Quarantine(#[from] crate::quarantine::QuarantineError),
     /// The content rules would not load.
     #[error("the content rules did not load: {0}")]
     Rules(#[from] crate::score::ScoreError),
@@ -187,8 +190,9 @@ fn samples() -> Vec<Sample> {
             why: &[
                 "the display name claims the bank's domain, the link goes to a bare IP",
                 "address and the words are a phisher's: past [scoring] quarantine (8).",
-                "Until the quarantine store lands, such a message is relayed tagged",
-                "(action=quarantine in X-Spam-Status), never dropped.",
+                "The client heard 250 only once the message was on disk in the",
+                "quarantine ([quarantine] directory), where an administrator or bob",
+                "releases or deletes it (`ringwall quarantine`, the review page).",
             ],
             explain: true,
         },
@@ -236,7 +240,12 @@ pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
     let dir = tempfile::tempdir()?;
     let dump = dir.path().join("upstream");
     let stub = start_dnsbl()?;
-    let (proxy, sink) = start_stack(Some(dump.clone()), Some(stub.local_addr()))?;
+    let held = dir.path().join("quarantine");
+    let (proxy, sink) = start_stack(
+        Some(dump.clone()),
+        Some(stub.local_addr()),
+        Some(held.clone()),
+    )?;
     let proxy_addr = proxy.local_addrs()[0];
     writeln!(
         out,
@@ -277,6 +286,7 @@ pub fn run(out: &mut dyn Write, serve: bool) -> Result<(), DemoError> {
         writeln!(out)?;
     }
     stop_stack(out, proxy, sink)?;
+    show_quarantine(out, &held)?;
     stub.stop();
     stub.wait()?;
     if serve {
@@ -300,12 +310,42 @@ fn start_dnsbl() -> Result<RunningDnsbl, DemoError> {
     })?)
 }
 
+/// What the quarantine holds once the demo's proxy stopped (it owned the
+/// index while it ran).
+fn show_quarantine(out: &mut dyn Write, directory: &Path) -> Result<(), DemoError> {
+    let mut config = Config::default();
+    config.quarantine.directory = Some(directory.to_path_buf());
+    config.quarantine.min_free_space = ByteSize(0);
+    let quarantine = crate::quarantine::Quarantine::open(&config)?;
+    let held = quarantine.list(&crate::quarantine::Query::default())?;
+    writeln!(out, "quarantine: {} message(s) held", held.len())?;
+    for entry in &held {
+        let r = &entry.record;
+        writeln!(
+            out,
+            "   {}  from {}  to {}  {:?}  score {:.1}",
+            r.id,
+            r.sender,
+            r.recipients
+                .iter()
+                .map(|x| x.address.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            r.subject,
+            r.score
+        )?;
+    }
+    Ok(())
+}
+
 /// A proxy relaying for example.net to an embedded sink, both on free loopback
-/// ports; the sink dumps what it accepts into `dump` when given, and with a
-/// blocklist stub at `dnsbl` the proxy screens every client against it.
+/// ports; the sink dumps what it accepts into `dump` when given, with a
+/// blocklist stub at `dnsbl` the proxy screens every client against it, and
+/// with `quarantine` it keeps quarantine verdicts there.
 fn start_stack(
     dump: Option<PathBuf>,
     dnsbl: Option<SocketAddr>,
+    quarantine: Option<PathBuf>,
 ) -> Result<(server::RunningServer, sink::RunningSink), DemoError> {
     let sink = sink::start(SinkConfig {
         listen: "127.0.0.1:0".parse().expect("literal address"),
@@ -326,6 +366,10 @@ fn start_stack(
     config.log.level = "warn".into();
     if let Some(dnsbl) = dnsbl {
         screen(&mut config, dnsbl);
+    }
+    if let Some(directory) = quarantine {
+        config.quarantine.directory = Some(directory);
+        config.quarantine.min_free_space = ByteSize(0);
     }
     let proxy = server::start(&config)?;
     Ok((proxy, sink))
@@ -366,7 +410,7 @@ fn serve_until_signalled(out: &mut dyn Write) -> Result<(), DemoError> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    let (proxy, sink) = start_stack(None, None)?;
+    let (proxy, sink) = start_stack(None, None, None)?;
     let addr = proxy.local_addrs()[0];
     writeln!(
         out,

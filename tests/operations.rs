@@ -338,7 +338,7 @@ fn upstream_failover_to_the_next_address() {
 /// listed client refused at the banner, and one the list answers with an
 /// error code delivering as if not listed), then the content verdict's four
 /// with their explanations (keyword spam refused, a program refused, a
-/// phishing link relayed tagged, GTUBE refused).
+/// phishing link kept in quarantine, GTUBE refused).
 #[test]
 fn demo_shows_each_outcome() {
     let out = Command::new(RINGWALL).arg("demo").output().unwrap();
@@ -419,14 +419,29 @@ fn demo_shows_each_outcome() {
     );
     let phishing = demo_sample(&stdout, 9);
     assert!(phishing.contains(" LINK_TEXT_MISMATCH "), "{phishing}");
-    assert!(phishing.contains("   | X-Spam-Flag: YES\n"), "{phishing}");
+    assert!(
+        phishing.contains("   verdict: quarantine (score "),
+        "{phishing}"
+    );
+    assert!(
+        phishing.contains("   upstream received: nothing\n"),
+        "{phishing}"
+    );
     let gtube = demo_sample(&stdout, 10);
     assert!(
         gtube.contains("   S: 550 5.7.1 Message rejected as spam\n"),
         "{gtube}"
     );
     assert!(gtube.contains("1000.0  GTUBE "), "{gtube}");
-    assert!(stdout.contains("upstream totals: accepted=4 "), "{stdout}");
+    assert!(stdout.contains("upstream totals: accepted=3 "), "{stdout}");
+    assert!(
+        stdout.contains("quarantine: 1 message(s) held\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"Your account has been suspended\"  score 13.5"),
+        "{stdout}"
+    );
 }
 
 /// Sample `n` of the demo's report: from its numbered title to the blank
