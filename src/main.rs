@@ -140,6 +140,9 @@ enum QuarantineCommand {
         /// Only messages this rule hit.
         #[arg(long)]
         rule: Option<String>,
+        /// Only messages scoring at least this.
+        #[arg(long)]
+        min_score: Option<f64>,
         /// At most this many.
         #[arg(long, default_value_t = 0)]
         limit: usize,
@@ -277,6 +280,7 @@ fn quarantine(path: Option<PathBuf>, command: QuarantineCommand) -> ExitCode {
                 sender,
                 since,
                 rule,
+                min_score,
                 limit,
                 json,
             } => {
@@ -285,6 +289,7 @@ fn quarantine(path: Option<PathBuf>, command: QuarantineCommand) -> ExitCode {
                     sender,
                     since: since.as_deref().map(cli::parse_since).transpose()?,
                     rule,
+                    min_score,
                     limit,
                 };
                 cli::list(&backend, &query, json, &mut out)

@@ -94,6 +94,7 @@ impl AdminClient {
             ("recipient", query.recipient.clone()),
             ("sender", query.sender.clone()),
             ("rule", query.rule.clone()),
+            ("min_score", query.min_score.map(|s| s.to_string())),
             ("since", query.since.map(|s| s.to_string())),
             ("limit", (query.limit > 0).then(|| query.limit.to_string())),
         ];

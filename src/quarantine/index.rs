@@ -67,6 +67,8 @@ pub struct Query {
     pub since: Option<u64>,
     /// Only messages this rule hit.
     pub rule: Option<String>,
+    /// Only messages scoring at least this.
+    pub min_score: Option<f64>,
     /// At most this many, newest first (0: no bound).
     pub limit: usize,
 }
@@ -85,6 +87,7 @@ impl Query {
                 .rule
                 .as_ref()
                 .is_none_or(|rule| record.rules.iter().any(|hit| &hit.rule == rule))
+            && self.min_score.is_none_or(|min| record.score >= min)
     }
 }
 
@@ -424,6 +427,8 @@ mod tests {
         );
         assert_eq!(q(|q| q.sender = Some("s1@x.example".into())), ["m3", "m1"]);
         assert_eq!(q(|q| q.rule = Some("ATTACH_EXE".into())), ["m3"]);
+        assert!(q(|q| q.min_score = Some(9.6)).is_empty());
+        assert_eq!(q(|q| q.min_score = Some(9.5)).len(), 5);
         assert_eq!(q(|q| q.since = Some(1_003)), ["m4", "m3"]);
         assert_eq!(q(|q| q.limit = 2), ["m4", "m3"]);
         assert_eq!(

@@ -1,0 +1,150 @@
+//! The JSON API for the CLI and tools (`/api/quarantine...`), behind the
+//! admin token as a bearer token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query as UrlQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::auth::{bearer_ok, unauthorised, who};
+use super::{Review, delete as delete_message, failure, release as release_message};
+use crate::quarantine::{ListItem, Query};
+
+#[derive(Debug, Deserialize, Default)]
+pub(super) struct ListParams {
+    recipient: Option<String>,
+    sender: Option<String>,
+    rule: Option<String>,
+    min_score: Option<f64>,
+    since: Option<u64>,
+    limit: Option<usize>,
+}
+
+impl ListParams {
+    pub(super) fn query(&self) -> Query {
+        let blank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        Query {
+            recipient: blank(&self.recipient),
+            sender: blank(&self.sender),
+            rule: blank(&self.rule),
+            min_score: self.min_score,
+            since: self.since,
+            limit: self.limit.unwrap_or(0),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(super) struct TrainParam {
+    #[serde(default)]
+    pub(super) train: Option<String>,
+}
+
+impl TrainParam {
+    pub(super) fn wanted(&self) -> bool {
+        matches!(self.train.as_deref(), Some("1" | "true" | "on" | "yes"))
+    }
+}
+
+pub(super) async fn list(
+    State(review): State<Review>,
+    headers: HeaderMap,
+    UrlQuery(params): UrlQuery<ListParams>,
+) -> Response {
+    if !bearer_ok(&review, &headers) {
+        return unauthorised();
+    }
+    match review.quarantine.list(&params.query()) {
+        Ok(entries) => {
+            axum::Json(entries.iter().map(ListItem::from).collect::<Vec<_>>()).into_response()
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+pub(super) async fn show(
+    State(review): State<Review>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !bearer_ok(&review, &headers) {
+        return unauthorised();
+    }
+    match review.quarantine.show(&id, &who(peer)) {
+        Ok((entry, _, view)) => axum::Json(serde_json::json!({
+            "message": ListItem::from(&entry),
+            "client": entry.record.client.to_string(),
+            "helo": entry.record.helo,
+            "view": view,
+        }))
+        .into_response(),
+        Err(e) => failure(&e),
+    }
+}
+
+pub(super) async fn raw(
+    State(review): State<Review>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !bearer_ok(&review, &headers) {
+        return unauthorised();
+    }
+    match review.quarantine.message(&id) {
+        Ok(message) => ([(header::CONTENT_TYPE, "message/rfc822")], message).into_response(),
+        Err(e) => failure(&e),
+    }
+}
+
+pub(super) async fn release(
+    State(review): State<Review>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    UrlQuery(train): UrlQuery<TrainParam>,
+) -> Response {
+    if !bearer_ok(&review, &headers) {
+        return unauthorised();
+    }
+    match release_message(&review, id, None, who(peer), train.wanted()).await {
+        Ok(released) => axum::Json(released).into_response(),
+        Err(e) => failure(&e),
+    }
+}
+
+pub(super) async fn delete(
+    State(review): State<Review>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    UrlQuery(train): UrlQuery<TrainParam>,
+) -> Response {
+    if !bearer_ok(&review, &headers) {
+        return unauthorised();
+    }
+    match delete_message(&review, id.clone(), who(peer), train.wanted()).await {
+        Ok(()) => axum::Json(serde_json::json!({ "id": id, "deleted": true })).into_response(),
+        Err(e) => failure(&e),
+    }
+}
+
+pub(super) async fn purge(
+    State(review): State<Review>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !bearer_ok(&review, &headers) {
+        return unauthorised();
+    }
+    let quarantine = Arc::clone(&review.quarantine);
+    let purged = tokio::task::spawn_blocking(move || quarantine.purge(&who(peer))).await;
+    match purged {
+        Ok(Ok(count)) => axum::Json(serde_json::json!({ "purged": count })).into_response(),
+        Ok(Err(e)) => failure(&e),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
