@@ -480,3 +480,41 @@ fn a_digest_mails_each_recipient_their_held_messages_with_working_links() {
     assert!(dumps[2].eml.ends_with(&held_message("d-1")));
     assert!(dumps[2].env.contains("RCPT TO:<bob@example.net>"));
 }
+
+#[test]
+fn a_reviewed_message_teaches_the_classifier_when_asked() {
+    let held = start(|c, dir| c.bayes.database = Some(dir.join("bayes.redb")));
+    let stack = &held.stack;
+    queue_id(&send(stack, &["alice@example.net"], &held_message("t-1")));
+    queue_id(&send(stack, &["alice@example.net"], &held_message("t-2")));
+    let admin = ringwall::admin::AdminClient::new(stack.admin_addr()).unwrap();
+    let table = || {
+        admin
+            .snapshot(ringwall::bayes::Classifier::default())
+            .unwrap()
+    };
+    assert!(table().is_empty());
+    let ids: Vec<String> = list(stack)
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    let (status, _) = api(
+        stack,
+        "POST",
+        &format!("/api/quarantine/{}/release?train=1", ids[0]),
+    );
+    assert_eq!(status, 200);
+    let after_ham = table().len();
+    assert!(after_ham > 0, "the released message was learned as ham");
+    let (status, _) = api(
+        stack,
+        "POST",
+        &format!("/api/quarantine/{}/delete?train=1", ids[1]),
+    );
+    assert_eq!(status, 200);
+    let (status, body) = api(stack, "POST", "/bayes/commit");
+    assert_eq!(status, 200);
+    let counts: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(counts["ham_messages"], 1, "{counts}");
+    assert_eq!(counts["spam_messages"], 1, "{counts}");
+}
