@@ -14,6 +14,7 @@ pub mod bayes;
 pub mod config;
 pub mod demo;
 pub mod dns;
+pub mod html;
 pub mod policy;
 pub mod published;
 pub mod quarantine;

@@ -295,12 +295,22 @@ fn quarantine(path: Option<PathBuf>, command: QuarantineCommand) -> ExitCode {
                 cli::list(&backend, &query, json, &mut out)
             }
             QuarantineCommand::Show { id, raw } => cli::show(&backend, &id, raw, &mut out),
-            QuarantineCommand::Release { ids, train } => {
-                cli::release(config, &backend, &ids, train, &mut out)
-            }
-            QuarantineCommand::Delete { ids, train } => {
-                cli::delete(config, &backend, &ids, train, &mut out)
-            }
+            QuarantineCommand::Release { ids, train } => cli::review(
+                config,
+                &backend,
+                &ids,
+                cli::Verdict::Release,
+                train,
+                &mut out,
+            ),
+            QuarantineCommand::Delete { ids, train } => cli::review(
+                config,
+                &backend,
+                &ids,
+                cli::Verdict::Delete,
+                train,
+                &mut out,
+            ),
             QuarantineCommand::Purge => cli::purge(&backend, &mut out),
             QuarantineCommand::Digest { since } => {
                 let since = since.as_deref().map(cli::parse_since).transpose()?;

@@ -223,89 +223,76 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// `release`: each id to the upstream with its original envelope; with
-/// `train`, learned as ham.
-pub fn release(
-    config: &Config,
-    backend: &Backend,
-    ids: &[String],
-    train: bool,
-    out: &mut impl Write,
-) -> Result<(), CliError> {
-    let who = format!("cli:{}", user());
-    let mut failed = 0;
-    for id in ids {
-        let outcome: Result<Released, CliError> = match backend {
-            Backend::Local(q) => {
-                let message = if train { q.message(id).ok() } else { None };
-                let released = q.release(id, None, &who).map_err(CliError::from);
-                if let (Ok(_), Some(message)) = (&released, message) {
-                    learn_locally(config, Class::Ham, &message, out)?;
-                }
-                released
-            }
-            Backend::Daemon(client, token) => client
-                .quarantine_call(
-                    token,
-                    "POST",
-                    &format!("/{id}/release?train={}", u8::from(train)),
-                )
-                .map_err(CliError::from)
-                .and_then(|body| {
-                    serde_json::from_slice(&body).map_err(|e| CliError::Answer(e.to_string()))
-                }),
-        };
-        match outcome {
-            Ok(released) => writeln!(
-                out,
-                "{id}: released to {} ({})",
-                released.recipients.join(","),
-                released.upstream_reply
-            )?,
-            Err(e) => {
-                failed += 1;
-                writeln!(out, "{id}: {e}")?;
-            }
+/// What a reviewer does to each message named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// To the upstream with its original envelope; trained as ham.
+    Release,
+    /// Removed; trained as spam.
+    Delete,
+}
+
+impl Verdict {
+    fn name(self) -> &'static str {
+        match self {
+            Verdict::Release => "release",
+            Verdict::Delete => "delete",
         }
     }
-    if failed > 0 {
-        Err(CliError::Some(failed))
-    } else {
-        Ok(())
+
+    fn class(self) -> Class {
+        match self {
+            Verdict::Release => Class::Ham,
+            Verdict::Delete => Class::Spam,
+        }
     }
 }
 
-/// `delete`: each id removed; with `train`, learned as spam first.
-pub fn delete(
+/// `release` or `delete`: each id in turn (one line each); with `train`,
+/// the classifier learns each message as ham (release) or spam (delete).
+pub fn review(
     config: &Config,
     backend: &Backend,
     ids: &[String],
+    verdict: Verdict,
     train: bool,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let who = format!("cli:{}", user());
+    let released = |r: &Released| {
+        format!(
+            "released to {} ({})",
+            r.recipients.join(","),
+            r.upstream_reply
+        )
+    };
     let mut failed = 0;
     for id in ids {
-        let outcome = match backend {
+        let outcome: Result<String, CliError> = match backend {
             Backend::Local(q) => {
                 let message = if train { q.message(id).ok() } else { None };
-                let deleted = q.delete(id, &who).map_err(CliError::from);
-                if let (Ok(()), Some(message)) = (&deleted, message) {
-                    learn_locally(config, Class::Spam, &message, out)?;
+                let done = match verdict {
+                    Verdict::Release => q.release(id, None, &who).map(|r| released(&r)),
+                    Verdict::Delete => q.delete(id, &who).map(|()| "deleted".to_string()),
+                };
+                if let (Ok(_), Some(message)) = (&done, message) {
+                    learn_locally(config, verdict.class(), &message, out)?;
                 }
-                deleted
+                done.map_err(CliError::from)
             }
-            Backend::Daemon(client, token) => client
-                .quarantine_call(
-                    token,
-                    "POST",
-                    &format!("/{id}/delete?train={}", u8::from(train)),
-                )
-                .map(|_| ())
-                .map_err(CliError::from),
+            Backend::Daemon(client, token) => {
+                let path = format!("/{id}/{}?train={}", verdict.name(), u8::from(train));
+                let body = client.quarantine_call(token, "POST", &path);
+                body.map_err(CliError::from).and_then(|body| match verdict {
+                    Verdict::Release => serde_json::from_slice(&body)
+                        .map(|r| released(&r))
+                        .map_err(|e| CliError::Answer(e.to_string())),
+                    Verdict::Delete => Ok("deleted".to_string()),
+                })
+            }
         };
         match outcome {
-            Ok(()) => writeln!(out, "{id}: deleted")?,
+            Ok(line) => writeln!(out, "{id}: {line}")?,
             Err(e) => {
                 failed += 1;
                 writeln!(out, "{id}: {e}")?;

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use super::{Count, Report};
+use crate::html::escape;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
     table{border-collapse:collapse}td,th{padding:2px 12px;text-align:left}\
@@ -180,25 +181,6 @@ fn hourly_chart(out: &mut String, report: &Report) {
         height - 4.0,
         escape(&last.hour)
     );
-}
-
-/// `text` safe in HTML and SVG text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Control characters have no business on a page; NUL is not
-            // even allowed as a character reference.
-            c if c.is_control() => out.push(char::REPLACEMENT_CHARACTER),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

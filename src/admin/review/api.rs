@@ -100,34 +100,29 @@ pub(super) async fn raw(
     }
 }
 
-pub(super) async fn release(
+/// `POST /api/quarantine/{id}/release` and `/delete` (`?train=1` teaches
+/// the classifier).
+pub(super) async fn act(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     UrlQuery(train): UrlQuery<TrainParam>,
 ) -> Response {
     if !bearer_ok(&review, &headers) {
         return unauthorised();
     }
-    match release_message(&review, id, None, who(peer), train.wanted()).await {
-        Ok(released) => axum::Json(released).into_response(),
-        Err(e) => failure(&e),
-    }
-}
-
-pub(super) async fn delete(
-    State(review): State<Review>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    UrlQuery(train): UrlQuery<TrainParam>,
-) -> Response {
-    if !bearer_ok(&review, &headers) {
-        return unauthorised();
-    }
-    match delete_message(&review, id.clone(), who(peer), train.wanted()).await {
-        Ok(()) => axum::Json(serde_json::json!({ "id": id, "deleted": true })).into_response(),
+    let outcome = match action.as_str() {
+        "release" => release_message(&review, id, None, who(peer), train.wanted())
+            .await
+            .map(|released| serde_json::json!(released)),
+        "delete" => delete_message(&review, id.clone(), who(peer), train.wanted())
+            .await
+            .map(|()| serde_json::json!({ "id": id, "deleted": true })),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match outcome {
+        Ok(answer) => axum::Json(answer).into_response(),
         Err(e) => failure(&e),
     }
 }

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
+pub(super) use crate::html::escape as esc;
 use crate::quarantine::Entry;
 
 /// Forbids every fetch, script and frame: the page is text and forms.
@@ -41,26 +42,6 @@ white-space:pre-wrap;word-break:break-all;max-height:40em;overflow:auto}\
 .score{text-align:right}.note{background:#efe;padding:.5em}.error{background:#fee;padding:.5em}\
 form.inline{display:inline}button{padding:.3em 1em;margin-right:.5em}";
 
-/// Escapes text for HTML (element content and quoted attributes): every
-/// string from a message is the sender's, so hostile.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // CRLF shows as a line end; other controls as visible marks.
-            '\r' => {}
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub(super) fn date(seconds: u64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
     humantime::format_rfc3339_seconds(time)
@@ -85,19 +66,4 @@ pub(super) fn recipients_of(entry: &Entry) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_leaves_no_markup_from_the_message() {
-        assert_eq!(
-            esc("<script>alert('x')</script>\"&"),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;"
-        );
-        assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
-        assert_eq!(esc("line\r\nnext"), "line\nnext");
-    }
 }

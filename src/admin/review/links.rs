@@ -9,35 +9,59 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
 use super::html::{date, esc, page};
 use super::pages::ActionForm;
 use super::{Review, failure, release as release_message};
 use crate::quarantine::Query;
-use crate::quarantine::links::check_link;
-use crate::quarantine::service::now;
+use crate::quarantine::links::{LinkError, check_link};
+use crate::quarantine::service::{audit, now};
+
+/// A link's four parts, as the route names them.
+#[derive(Debug, Deserialize)]
+pub(super) struct Link {
+    id: String,
+    recipient: String,
+    expires: String,
+    signature: String,
+}
+
+/// The recipient a link speaks for.
+fn recipient_of(review: &Review, link: &Link) -> Result<String, LinkError> {
+    check_link(
+        review.quarantine.secrets(),
+        &link.id,
+        &link.recipient,
+        &link.expires,
+        &link.signature,
+        now(),
+    )
+}
+
+/// The page that says why a link does not work.
+fn refused(why: LinkError) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page("Link", &format!("<p class=error>{}</p>", why.explain())),
+    )
+        .into_response()
+}
 
 pub(super) async fn confirm(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((id, recipient_hex, expires, signature)): Path<(String, String, String, String)>,
+    Path(link): Path<Link>,
 ) -> Response {
-    let secrets = review.quarantine.secrets();
-    let recipient = match check_link(secrets, &id, &recipient_hex, &expires, &signature, now()) {
+    let recipient = match recipient_of(&review, &link) {
         Ok(recipient) => recipient,
-        Err(why) => {
-            return (
-                StatusCode::FORBIDDEN,
-                page("Link", &format!("<p class=error>{}</p>", why.explain())),
-            )
-                .into_response();
-        }
+        Err(why) => return refused(why),
     };
     let entry = match review.quarantine.list(&Query {
         recipient: Some(recipient.clone()),
         ..Query::default()
     }) {
-        Ok(entries) => entries.into_iter().find(|e| e.record.id == id),
+        Ok(entries) => entries.into_iter().find(|e| e.record.id == link.id),
         Err(e) => {
             return page(
                 "Error",
@@ -51,7 +75,12 @@ pub(super) async fn confirm(
             "<p>This message is no longer in quarantine (released or deleted).</p>",
         );
     };
-    tracing::info!(target: "ringwall::audit", action = "view", id = %id, who = %format!("{recipient}@{}", peer.ip()), recipients = %recipient, "quarantine link opened");
+    audit(
+        "view",
+        &link.id,
+        &format!("{recipient}@{}", peer.ip()),
+        std::slice::from_ref(&recipient),
+    );
     let r = &entry.record;
     let mut body = format!(
         "<h1>Quarantined message</h1><table><tr><th>From</th><td>{}</td></tr>\
@@ -70,7 +99,7 @@ pub(super) async fn confirm(
         let csrf = review
             .quarantine
             .secrets()
-            .sign(&format!("csrf\0link\0{signature}"));
+            .sign(&format!("csrf\0link\0{}", link.signature));
         let _ = write!(
             body,
             "<form method=post><input type=hidden name=csrf value=\"{}\">\
@@ -84,29 +113,22 @@ pub(super) async fn confirm(
 pub(super) async fn release(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((id, recipient_hex, expires, signature)): Path<(String, String, String, String)>,
+    Path(link): Path<Link>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let secrets = review.quarantine.secrets();
-    let recipient = match check_link(secrets, &id, &recipient_hex, &expires, &signature, now()) {
+    let recipient = match recipient_of(&review, &link) {
         Ok(recipient) => recipient,
-        Err(why) => {
-            return (
-                StatusCode::FORBIDDEN,
-                page("Link", &format!("<p class=error>{}</p>", why.explain())),
-            )
-                .into_response();
-        }
+        Err(why) => return refused(why),
     };
     if !review
         .quarantine
         .secrets()
-        .verify(&format!("csrf\0link\0{signature}"), &form.csrf)
+        .verify(&format!("csrf\0link\0{}", link.signature), &form.csrf)
     {
         return (StatusCode::FORBIDDEN, "bad CSRF token\n").into_response();
     }
     let who = format!("{recipient}@{}", peer.ip());
-    match release_message(&review, id, Some(recipient), who, false).await {
+    match release_message(&review, link.id, Some(recipient), who, false).await {
         Ok(_) => page(
             "Released",
             "<p class=note id=done>Released: the message is on its way to your inbox.</p>",

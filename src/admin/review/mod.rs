@@ -30,8 +30,6 @@ use super::bayes::BayesOwner;
 use crate::bayes::Class;
 use crate::quarantine::{Quarantine, QuarantineError, StoreError};
 
-pub use html::esc;
-
 /// What every review handler works on: the quarantine, and the
 /// classifier a review may teach.
 #[derive(Clone)]
@@ -47,13 +45,11 @@ pub fn routes(quarantine: Arc<Quarantine>, bayes: Option<Arc<BayesOwner>>) -> Ro
         .route("/api/quarantine/purge", post(api::purge))
         .route("/api/quarantine/{id}", get(api::show))
         .route("/api/quarantine/{id}/raw", get(api::raw))
-        .route("/api/quarantine/{id}/release", post(api::release))
-        .route("/api/quarantine/{id}/delete", post(api::delete))
+        .route("/api/quarantine/{id}/{action}", post(api::act))
         .route("/quarantine", get(pages::list))
         .route("/quarantine/login", get(auth::login_page).post(auth::login))
         .route("/quarantine/{id}", get(pages::show))
-        .route("/quarantine/{id}/release", post(pages::release))
-        .route("/quarantine/{id}/delete", post(pages::delete))
+        .route("/quarantine/{id}/{action}", post(pages::act))
         .with_state(Review { quarantine, bayes })
 }
 

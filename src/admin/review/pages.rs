@@ -205,11 +205,13 @@ pub(super) struct ActionForm {
     train: Option<String>,
 }
 
-pub(super) async fn release(
+/// `POST /quarantine/{id}/release` and `/delete`, from the message page's
+/// forms (session and CSRF token checked).
+pub(super) async fn act(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
     let Some(session) = session(&review, &headers) else {
@@ -219,43 +221,31 @@ pub(super) async fn release(
         return (StatusCode::FORBIDDEN, "bad CSRF token\n").into_response();
     }
     let train = TrainParam { train: form.train }.wanted();
-    match release_message(&review, id.clone(), None, who(peer), train).await {
-        Ok(released) => done(&format!(
-            "Released {} to {}: {}",
-            released.id,
-            released.recipients.join(", "),
-            released.upstream_reply
-        )),
+    let outcome = match action.as_str() {
+        "release" => release_message(&review, id.clone(), None, who(peer), train)
+            .await
+            .map(|released| {
+                format!(
+                    "Released {} to {}: {}",
+                    released.id,
+                    released.recipients.join(", "),
+                    released.upstream_reply
+                )
+            }),
+        "delete" => delete_message(&review, id.clone(), who(peer), train)
+            .await
+            .map(|()| format!("Deleted {id}")),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match outcome {
+        Ok(note) => done(&note),
         Err(e) => page(
-            "Not released",
+            "Not done",
             &format!(
                 "<p class=error>{}</p><p><a href=\"/quarantine/{}\">Back</a></p>",
                 esc(&e.to_string()),
                 esc(&id)
             ),
-        ),
-    }
-}
-
-pub(super) async fn delete(
-    State(review): State<Review>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let Some(session) = session(&review, &headers) else {
-        return login_redirect();
-    };
-    if !csrf_ok(&review, &session, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "bad CSRF token\n").into_response();
-    }
-    let train = TrainParam { train: form.train }.wanted();
-    match delete_message(&review, id.clone(), who(peer), train).await {
-        Ok(()) => done(&format!("Deleted {id}")),
-        Err(e) => page(
-            "Not deleted",
-            &format!("<p class=error>{}</p>", esc(&e.to_string())),
         ),
     }
 }
