@@ -4,37 +4,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use common::{Client, GREETING, RECIPIENT_OK, SENDER_OK, Setup, message, queue_id};
+use common::{Client, GREETING, RECIPIENT_OK, SENDER_OK, Setup, http_get, message, queue_id};
 use ringwall::config::{Config, HumanDuration, ZoneConfig};
 use ringwall_loadgen::dnsbl::{self, DnsblConfig};
-
-/// A GET over HTTP/1.1; the status line, the headers and the body.
-fn get(addr: SocketAddr, path: &str) -> (String, String, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to the admin listener");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: ringwall\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .expect("a complete response");
-    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    (
-        status.to_string(),
-        headers.to_ascii_lowercase(),
-        body.to_string(),
-    )
-}
 
 /// The sum over shards of the samples of `series` (the name and any labels
 /// but `shard`, e.g. `ringwall_transactions_total{outcome="relayed"}`).
@@ -104,7 +79,7 @@ fn metrics_count_connections_transactions_and_triage_per_shard() {
     // Each shard publishes once a second: wait for both to have.
     let deadline = Instant::now() + Duration::from_secs(10);
     let metrics = loop {
-        let (status, headers, body) = get(admin, "/metrics");
+        let (status, headers, body) = http_get(admin, "/metrics");
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert!(
             headers.contains("content-type: text/plain; version=0.0.4"),
@@ -156,12 +131,12 @@ fn metrics_count_connections_transactions_and_triage_per_shard() {
         "zones are named by rule only"
     );
 
-    let (status, _, body) = get(admin, "/healthz");
+    let (status, _, body) = http_get(admin, "/healthz");
     assert_eq!(
         (status.as_str(), body.as_str()),
         ("HTTP/1.1 200 OK", "ok\n")
     );
-    let (status, _, _) = get(admin, "/nothing");
+    let (status, _, _) = http_get(admin, "/nothing");
     assert_eq!(status, "HTTP/1.1 404 Not Found");
 }
 

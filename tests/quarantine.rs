@@ -9,10 +9,11 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::binary::RINGWALL;
+use common::quarantine::{self, held_message, write_rules};
 use common::{BYE, Setup, Stack, message, queue_id};
 use ringwall::config::{ByteSize, Config};
 use ringwall::quarantine::links::release_link;
@@ -21,16 +22,17 @@ use ringwall::quarantine::secrets::Secrets;
 const TOKEN: &str = "test-admin-token-0123456789";
 const FULL: &str = "451 4.3.1 Insufficient system storage; try again later\r\n";
 
-/// A rule that sends a message containing "quarantine-me" to quarantine
-/// (9 points: past quarantine at 8, under reject at 15).
-fn rules(dir: &Path) -> PathBuf {
-    let path = dir.join("quarantine-rules.toml");
-    std::fs::write(
-        &path,
-        "[[rule]]\nname = \"LOCAL_HOLD\"\nscore = 9.0\nwhere = [\"body\"]\nliteral = \"quarantine-me\"\n",
-    )
-    .unwrap();
-    path
+/// A message the rule holds, with its id as the marker.
+fn holdable(id: &str) -> Vec<u8> {
+    held_message(id, "please")
+}
+
+fn api(stack: &Stack, method: &str, path: &str) -> (u16, Vec<u8>) {
+    quarantine::api(stack.admin_addr().unwrap(), TOKEN, method, path)
+}
+
+fn list(stack: &Stack) -> Vec<serde_json::Value> {
+    quarantine::list(stack.admin_addr().unwrap(), TOKEN)
 }
 
 struct Held {
@@ -40,7 +42,7 @@ struct Held {
 
 fn start(change: impl FnOnce(&mut Config, &Path)) -> Held {
     let dir = tempfile::tempdir().unwrap();
-    let rules = rules(dir.path());
+    let rules = write_rules(dir.path());
     let store = dir.path().join("quarantine");
     let stack = Setup::new()
         .config(|c| {
@@ -56,12 +58,6 @@ fn start(change: impl FnOnce(&mut Config, &Path)) -> Held {
     Held { stack, dir }
 }
 
-/// A message the rule holds (dated, so that only the rule scores).
-fn held_message(id: &str) -> Vec<u8> {
-    let plain = String::from_utf8(message(id, "please quarantine-me now\r\n")).unwrap();
-    format!("Date: Fri, 27 Nov 2026 04:00:00 +0000\r\n{plain}").into_bytes()
-}
-
 fn send(stack: &Stack, to: &[&str], message: &[u8]) -> String {
     let mut client = stack.session();
     client.envelope("bulk@sender.example", to);
@@ -70,33 +66,11 @@ fn send(stack: &Stack, to: &[&str], message: &[u8]) -> String {
     reply
 }
 
-fn api(stack: &Stack, method: &str, path: &str) -> (u16, Vec<u8>) {
-    let url = format!("http://{}{path}", stack.admin_addr().unwrap());
-    let response = ureq::request(method, &url)
-        .set("Authorization", &format!("Bearer {TOKEN}"))
-        .call();
-    let response = match response {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    let status = response.status();
-    let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).unwrap();
-    (status, body)
-}
-
-fn list(stack: &Stack) -> Vec<serde_json::Value> {
-    let (status, body) = api(stack, "GET", "/api/quarantine");
-    assert_eq!(status, 200);
-    serde_json::from_slice(&body).unwrap()
-}
-
 #[test]
 fn a_quarantined_message_is_kept_listed_and_released_byte_for_byte() {
     let held = start(|_, _| {});
     let stack = &held.stack;
-    let sent = held_message("held-1");
+    let sent = holdable("held-1");
     let id = queue_id(&send(
         stack,
         &["alice@example.net", "bob@example.net"],
@@ -159,11 +133,7 @@ fn a_quarantined_message_is_kept_listed_and_released_byte_for_byte() {
 fn the_api_refuses_without_the_token_and_deletes_with_it() {
     let held = start(|_, _| {});
     let stack = &held.stack;
-    queue_id(&send(
-        stack,
-        &["alice@example.net"],
-        &held_message("held-2"),
-    ));
+    queue_id(&send(stack, &["alice@example.net"], &holdable("held-2")));
     let url = format!("http://{}/api/quarantine", stack.admin_addr().unwrap());
     match ureq::get(&url).call() {
         Err(ureq::Error::Status(401, _)) => {}
@@ -194,7 +164,7 @@ fn a_recipients_link_confirms_on_get_and_releases_only_their_copy_on_post() {
     queue_id(&send(
         stack,
         &["alice@example.net", "bob@example.net"],
-        &held_message("held-3"),
+        &holdable("held-3"),
     ));
     let qid = list(stack)[0]["id"].as_str().unwrap().to_string();
     let secrets = Secrets::load(&held.dir.path().join("quarantine"), Some(TOKEN)).unwrap();
@@ -264,7 +234,7 @@ fn hex(text: &str) -> String {
 fn below_the_free_space_floor_a_quarantine_verdict_is_a_tempfail() {
     let held = start(|c, _| c.quarantine.min_free_space = ByteSize(u64::MAX / 2));
     let stack = &held.stack;
-    let reply = send(stack, &["alice@example.net"], &held_message("held-4"));
+    let reply = send(stack, &["alice@example.net"], &holdable("held-4"));
     assert_eq!(reply, FULL);
     assert!(stack.dumps().is_empty());
     assert!(list(stack).is_empty());
@@ -290,7 +260,7 @@ fn a_full_disk_gives_451_not_loss() {
     let store = mount.path().join("q");
     let held = start(|c, _| c.quarantine.directory = Some(store.clone()));
     let stack = &held.stack;
-    let small = held_message("fits");
+    let small = holdable("fits");
     queue_id(&send(stack, &["alice@example.net"], &small));
     let big_body = format!(
         "quarantine-me\r\n{}",
@@ -316,11 +286,7 @@ fn a_full_disk_gives_451_not_loss() {
 fn the_cli_works_through_the_running_daemon() {
     let held = start(|_, _| {});
     let stack = &held.stack;
-    let id = queue_id(&send(
-        stack,
-        &["alice@example.net"],
-        &held_message("held-5"),
-    ));
+    let id = queue_id(&send(stack, &["alice@example.net"], &holdable("held-5")));
     let config = held.dir.path().join("cli.toml");
     std::fs::write(
         &config,
@@ -410,9 +376,9 @@ fn a_digest_mails_each_recipient_their_held_messages_with_working_links() {
     queue_id(&send(
         stack,
         &["alice@example.net", "bob@example.net"],
-        &held_message("d-1"),
+        &holdable("d-1"),
     ));
-    queue_id(&send(stack, &["alice@example.net"], &held_message("d-2")));
+    queue_id(&send(stack, &["alice@example.net"], &holdable("d-2")));
     let public = stack.public_addr().unwrap();
     let config = held.dir.path().join("digest.toml");
     std::fs::write(
@@ -477,7 +443,7 @@ fn a_digest_mails_each_recipient_their_held_messages_with_working_links() {
     ureq::post(link).send_form(&[("csrf", csrf)]).unwrap();
     let dumps = stack.dumps();
     assert_eq!(dumps.len(), 3);
-    assert!(dumps[2].eml.ends_with(&held_message("d-1")));
+    assert!(dumps[2].eml.ends_with(&holdable("d-1")));
     assert!(dumps[2].env.contains("RCPT TO:<bob@example.net>"));
 }
 
@@ -485,8 +451,8 @@ fn a_digest_mails_each_recipient_their_held_messages_with_working_links() {
 fn a_reviewed_message_teaches_the_classifier_when_asked() {
     let held = start(|c, dir| c.bayes.database = Some(dir.join("bayes.redb")));
     let stack = &held.stack;
-    queue_id(&send(stack, &["alice@example.net"], &held_message("t-1")));
-    queue_id(&send(stack, &["alice@example.net"], &held_message("t-2")));
+    queue_id(&send(stack, &["alice@example.net"], &holdable("t-1")));
+    queue_id(&send(stack, &["alice@example.net"], &holdable("t-2")));
     let admin = ringwall::admin::AdminClient::new(stack.admin_addr()).unwrap();
     let table = || {
         admin

@@ -15,32 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::binary::Proxy;
+use common::quarantine::{KEYWORD, api, list, write_rules};
 use common::{Setup, message, peer, queue_id, run_peer};
 use ringwall::config::{ByteSize, Config};
 use ringwall::quarantine::Quarantine;
 use ringwall::quarantine::index::Query;
 use ringwall_loadgen::sink::{self, RunningSink, SinkConfig};
 
-/// The body keyword that sends a message to quarantine.
-const KEYWORD: &str = "quarantine-me";
-
 /// The admin token of the review test.
 const TOKEN: &str = "review-token-0123456789";
-
-/// A rule file whose one rule scores [`KEYWORD`] in the body 9: over
-/// `[scoring] quarantine = 5.0`, under the default reject (15).
-fn write_rules(dir: &Path) -> PathBuf {
-    let path = dir.join("quarantine-rules.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[rule]]\nname = \"TEST_QUARANTINE_ME\"\nscore = 9.0\nwhere = [\"body\"]\n\
-             literal = \"{KEYWORD}\"\ndescription = \"A test message meant for quarantine\"\n"
-        ),
-    )
-    .unwrap();
-    path
-}
 
 /// The upstream: the proxy relays MAIL and RCPT as they come, so one must
 /// answer, though quarantined mail never reaches it.
@@ -316,42 +299,6 @@ fn sigkill_while_quarantining_loses_nothing_acknowledged() {
     assert_eq!(counts.accepted, 0, "quarantined mail went upstream");
 }
 
-/// A tiny HTTP/1.1 client over std: the status, and the body.
-fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    std::io::Read::read_to_end(&mut stream, &mut response).unwrap();
-    let end = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header section");
-    let head = String::from_utf8_lossy(&response[..end]).into_owned();
-    let status = head[9..12].parse().unwrap();
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "chunked response: {head}"
-    );
-    (status, response[end + 4..].to_vec())
-}
-
-/// The quarantine's list through the JSON API.
-fn api_list(admin: SocketAddr) -> Vec<serde_json::Value> {
-    let (status, body) = http(admin, "GET", "/api/quarantine");
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
-}
-
 /// Where screenshots go: `$RINGWALL_TEST_ARTEFACTS`, else
 /// `test-artefacts/` in the target directory.
 fn artefacts() -> PathBuf {
@@ -408,7 +355,7 @@ fn review_page_in_headless_chromium_releases_and_deletes() {
     // The index thread lists them shortly after the 250.
     let deadline = Instant::now() + Duration::from_secs(10);
     let listed = loop {
-        let listed = api_list(admin);
+        let listed = list(admin, TOKEN);
         if listed.len() == 2 || Instant::now() > deadline {
             break listed;
         }
@@ -429,7 +376,12 @@ fn review_page_in_headless_chromium_releases_and_deletes() {
         "{release_id} {queued:?}"
     );
     assert!(delete_id.starts_with(&queued[1]), "{delete_id} {queued:?}");
-    let (status, raw) = http(admin, "GET", &format!("/api/quarantine/{release_id}/raw"));
+    let (status, raw) = api(
+        admin,
+        TOKEN,
+        "GET",
+        &format!("/api/quarantine/{release_id}/raw"),
+    );
     assert_eq!(status, 200);
     assert!(
         stack.dumps().is_empty(),
@@ -484,5 +436,5 @@ fn review_page_in_headless_chromium_releases_and_deletes() {
         String::from_utf8_lossy(&dumps[0].eml),
         String::from_utf8_lossy(&raw)
     );
-    assert_eq!(api_list(admin), Vec::<serde_json::Value>::new());
+    assert_eq!(list(admin, TOKEN), Vec::<serde_json::Value>::new());
 }

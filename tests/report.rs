@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use common::binary::{Proxy, RINGWALL};
-use common::{Client, GREETING, free_port, message, queue_id};
+use common::{Client, GREETING, free_port, http_get, message, queue_id};
 use ringwall_loadgen::dnsbl::{self, DnsblConfig};
 use ringwall_loadgen::sink::{self, SinkConfig};
 
@@ -45,26 +43,6 @@ fn client(proxy: &Proxy, last: u8) -> Client {
     assert_eq!(client.reply(), GREETING);
     assert!(client.command("EHLO client.example").starts_with("250-"));
     client
-}
-
-/// A GET over HTTP/1.1: the status line and the body.
-fn get(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to the admin listener");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: ringwall\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a response");
-    (
-        head.lines().next().unwrap_or("").to_string(),
-        body.to_string(),
-    )
 }
 
 #[test]
@@ -177,13 +155,13 @@ fn report_counts_what_the_daemon_logged_and_admin_serves_the_page() {
         &tables(dns.local_addr(), admin, &log),
     );
     // The admin listener is bound before the SMTP one Proxy waits for.
-    let (status, page) = get(admin, "/report");
+    let (status, _, page) = http_get(admin, "/report");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(page.contains("<svg"), "{page}");
     assert!(page.contains("spam.example"), "{page}");
-    let (status, _) = get(admin, "/report?since=7d");
+    let (status, _, _) = http_get(admin, "/report?since=7d");
     assert_eq!(status, "HTTP/1.1 200 OK");
-    let (status, body) = get(admin, "/report?since=soon");
+    let (status, _, body) = http_get(admin, "/report?since=soon");
     assert_eq!(status, "HTTP/1.1 400 Bad Request");
     assert!(body.starts_with("since \"soon\" is neither"), "{body}");
     proxy.stop();

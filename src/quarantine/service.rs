@@ -260,11 +260,7 @@ impl Quarantine {
     /// Audited as a view by `who`.
     pub fn show(&self, id: &str, who: &str) -> Result<(Entry, Vec<u8>, SafeView), QuarantineError> {
         let (record, message) = self.store.load(id)?;
-        let released_to = self
-            .index()
-            .get(id)?
-            .map(|e| e.released_to)
-            .unwrap_or_default();
+        let released_to = self.released_to(id)?;
         let view = safe_view(&message);
         audit("view", id, who, &[]);
         Ok((
@@ -275,6 +271,15 @@ impl Quarantine {
             message,
             view,
         ))
+    }
+
+    /// The recipients who released their copy of `id` already.
+    fn released_to(&self, id: &str) -> Result<Vec<String>, QuarantineError> {
+        Ok(self
+            .index()
+            .get(id)?
+            .map(|e| e.released_to)
+            .unwrap_or_default())
     }
 
     /// The message of `id` as kept (for training or export), unaudited.
@@ -295,11 +300,7 @@ impl Quarantine {
     ) -> Result<Released, QuarantineError> {
         let _one_at_a_time = self.releasing.lock().unwrap_or_else(|p| p.into_inner());
         let (record, message) = self.store.load(id)?;
-        let released_to = self
-            .index()
-            .get(id)?
-            .map(|e| e.released_to)
-            .unwrap_or_default();
+        let released_to = self.released_to(id)?;
         let pending: Vec<String> = record
             .recipients
             .iter()

@@ -15,6 +15,7 @@ pub mod binary;
 pub mod dnsmasq;
 pub mod haproxy;
 pub mod postfix;
+pub mod quarantine;
 pub mod tls;
 pub mod triage;
 
@@ -202,6 +203,30 @@ impl Setup {
             _reserved: reserved,
         }
     }
+}
+
+/// A GET over HTTP/1.1; the status line, the headers and the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (String, String, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to the admin listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: ringwall\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a complete response");
+    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    (
+        status.to_string(),
+        headers.to_ascii_lowercase(),
+        body.to_string(),
+    )
 }
 
 /// A loopback port nothing listens on once this returns.
