@@ -8,11 +8,11 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
 
 use glommio::channels::local_channel::{self, LocalSender};
 
 use super::record::Record;
+use super::service::Indexer;
 use super::store::{Store, StoreError};
 
 /// One message waiting for the next group commit.
@@ -25,7 +25,7 @@ struct Waiting {
 /// A shard's quarantine writer.
 pub struct Keeper {
     store: Arc<Store>,
-    indexer: Sender<Record>,
+    indexer: Indexer,
     queue: RefCell<Vec<Waiting>>,
     committing: Cell<bool>,
     salt: u32,
@@ -42,7 +42,7 @@ impl std::fmt::Debug for Keeper {
 
 impl Keeper {
     /// A keeper writing to `store` and telling `indexer` what it kept.
-    pub fn new(store: Arc<Store>, indexer: Sender<Record>) -> Keeper {
+    pub fn new(store: Arc<Store>, indexer: Indexer) -> Keeper {
         let mut salt = [0u8; 4];
         // Ids stay unique without it (queue ids are), except across two
         // starts within one second; a failed draw only loses that margin.
@@ -110,8 +110,7 @@ impl Keeper {
                 .await;
             for (((record, _), answer), outcome) in kept.into_iter().zip(answers).zip(outcomes) {
                 if outcome.is_ok() {
-                    // The index catches up at the next start if this fails.
-                    let _ = self.indexer.send(record);
+                    self.indexer.offer(record);
                 }
                 let _ = answer.try_send(outcome);
             }

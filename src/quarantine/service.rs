@@ -7,7 +7,8 @@
 //! daemon runs, and otherwise asks the daemon's admin API.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,6 +32,36 @@ const INDEX_BATCH: usize = 1_000;
 
 /// How often the daemon's index thread removes messages past retention.
 const PURGE_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Kept records waiting for the index thread; past it the index catches up
+/// from the files instead (invariant 3: nothing unbounded).
+const INDEX_QUEUE: usize = 16_384;
+
+/// How often the index thread looks whether it must catch up or purge.
+const INDEX_WAKE: Duration = Duration::from_secs(1);
+
+/// The shards' way to the index thread: a bounded queue; a record that
+/// does not fit is not lost (its file is durable), the index only notes
+/// that it must catch up from the files.
+#[derive(Debug, Clone)]
+pub struct Indexer {
+    sender: SyncSender<Record>,
+    behind: Arc<AtomicBool>,
+}
+
+impl Indexer {
+    /// Hands a kept record to the index thread, never waiting.
+    pub fn offer(&self, record: Record) {
+        if self.sender.try_send(record).is_err() {
+            self.fell_behind();
+        }
+    }
+
+    /// Tells the index thread to catch up from the files.
+    fn fell_behind(&self) {
+        self.behind.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Why a quarantine operation failed.
 #[derive(Debug, Error)]
@@ -211,21 +242,27 @@ impl Quarantine {
     }
 
     /// Starts the daemon's index thread: it indexes what the keepers kept
-    /// (a batch per transaction) and purges past retention every hour. It
-    /// ends when every sender is dropped.
-    pub fn start_indexer(self: &Arc<Self>) -> std::io::Result<Sender<Record>> {
-        let (sender, receiver) = std::sync::mpsc::channel();
+    /// (a batch per transaction), catches up from the files when records
+    /// were dropped (a full queue) or an update failed, and purges past
+    /// retention every hour. It ends when every [`Indexer`] is dropped.
+    pub fn start_indexer(self: &Arc<Self>) -> std::io::Result<Indexer> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(INDEX_QUEUE);
+        let indexer = Indexer {
+            sender,
+            behind: Arc::new(AtomicBool::new(false)),
+        };
         let quarantine = Arc::clone(self);
+        let behind = Arc::clone(&indexer.behind);
         std::thread::Builder::new()
             .name("ringwall-quarantine".into())
-            .spawn(move || quarantine.index_kept(&receiver))?;
-        Ok(sender)
+            .spawn(move || quarantine.index_kept(&receiver, &behind))?;
+        Ok(indexer)
     }
 
-    fn index_kept(&self, receiver: &Receiver<Record>) {
+    fn index_kept(&self, receiver: &Receiver<Record>, behind: &AtomicBool) {
         let mut last_purge = std::time::Instant::now();
         loop {
-            let first = match receiver.recv_timeout(PURGE_EVERY) {
+            let first = match receiver.recv_timeout(INDEX_WAKE) {
                 Ok(record) => Some(record),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -240,7 +277,21 @@ impl Quarantine {
             if !batch.is_empty()
                 && let Err(e) = self.index().insert(&batch)
             {
-                tracing::error!(error = %e, "quarantine index not updated; it is rebuilt from the files at the next start");
+                tracing::error!(error = %e, "quarantine index not updated; it catches up from the files");
+                behind.store(true, Ordering::Relaxed);
+            }
+            if behind.swap(false, Ordering::Relaxed) {
+                match self.index().reconcile(&self.store) {
+                    Ok(done) => tracing::info!(
+                        added = done.added,
+                        dropped = done.dropped,
+                        "quarantine index caught up from the files"
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "quarantine index could not catch up; trying again");
+                        behind.store(true, Ordering::Relaxed);
+                    }
+                }
             }
             if last_purge.elapsed() >= PURGE_EVERY {
                 last_purge = std::time::Instant::now();
@@ -465,6 +516,38 @@ mod tests {
         config.quarantine.min_free_space = crate::config::ByteSize(0);
         let quarantine = Quarantine::open(&config).unwrap();
         (dir, quarantine)
+    }
+
+    #[test]
+    fn the_index_thread_indexes_what_is_offered_and_catches_up_with_what_was_not() {
+        let (dir, quarantine) = opened(&[]);
+        let quarantine = Arc::new(quarantine);
+        let indexer = quarantine.start_indexer().unwrap();
+        let offered = sample("offered1");
+        let store = Store::open(dir.path(), 0).unwrap();
+        assert!(store.commit(&[(&offered, b"m")])[0].is_ok());
+        indexer.offer(offered);
+        // Kept but never offered, as when the queue was full.
+        let dropped = sample("dropped1");
+        assert!(store.commit(&[(&dropped, b"m")])[0].is_ok());
+        indexer.fell_behind();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let ids: Vec<String> = quarantine
+                .list(&Query::default())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.record.id)
+                .collect();
+            if ids.len() == 2 {
+                assert!(
+                    ids.contains(&"offered1".to_string()) && ids.contains(&"dropped1".to_string())
+                );
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "index: {ids:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_lite::FutureExt;
@@ -31,7 +30,8 @@ use crate::config::Config;
 use crate::dns::Resolver;
 use crate::policy::{HeloLiteralCheck, Hooks, PolicySet, RecipientDomains, StageHook};
 use crate::published::Published;
-use crate::quarantine::{Keeper, Record, Store};
+use crate::quarantine::service::Indexer;
+use crate::quarantine::{Keeper, Store};
 use crate::rbl::{Triage, TriageMesh, Zone};
 use crate::relay::Pool;
 use crate::relay::UpstreamTls;
@@ -256,7 +256,7 @@ pub struct Shared {
     pub autolearn: Option<Autolearner>,
     /// The quarantine's store and the index thread's inbox, with
     /// `[quarantine] directory`.
-    pub quarantine: Option<(Arc<Store>, Sender<Record>)>,
+    pub quarantine: Option<(Arc<Store>, Indexer)>,
 }
 
 /// The shard's main task: accept until the stop flag is set, then drain.
