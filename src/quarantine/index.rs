@@ -261,6 +261,21 @@ impl Index {
         read().map_err(|e| fail(&self.path, e))
     }
 
+    /// The ids of messages kept before `cutoff` (seconds since the epoch),
+    /// oldest first: what a purge removes, read from the time index alone.
+    pub fn older_than(&self, cutoff: u64) -> Result<Vec<String>, IndexError> {
+        let read = || -> Result<Vec<String>, redb::Error> {
+            let tx = self.db.begin_read()?;
+            let by_time = tx.open_table(BY_TIME)?;
+            let mut ids = Vec::new();
+            for row in by_time.range(..(cutoff, ""))? {
+                ids.push(row?.0.value().1.to_string());
+            }
+            Ok(ids)
+        };
+        read().map_err(|e| fail(&self.path, e))
+    }
+
     /// Every indexed id.
     pub fn ids(&self) -> Result<BTreeSet<String>, IndexError> {
         let read = || -> Result<BTreeSet<String>, redb::Error> {
@@ -430,6 +445,7 @@ mod tests {
         assert!(q(|q| q.min_score = Some(9.6)).is_empty());
         assert_eq!(q(|q| q.min_score = Some(9.5)).len(), 5);
         assert_eq!(q(|q| q.since = Some(1_003)), ["m4", "m3"]);
+        assert_eq!(index.older_than(1_002).unwrap(), ["m0", "m1"]);
         assert_eq!(q(|q| q.limit = 2), ["m4", "m3"]);
         assert_eq!(
             q(|q| {

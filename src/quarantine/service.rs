@@ -431,13 +431,7 @@ impl Quarantine {
     /// Removes every message older than `[quarantine] retention`; how many.
     pub fn purge(&self, who: &str) -> Result<usize, QuarantineError> {
         let cutoff = now().saturating_sub(self.config.quarantine.retention.0.as_secs());
-        let old: Vec<String> = self
-            .index()
-            .list(&Query::default())?
-            .into_iter()
-            .filter(|e| e.record.received_at < cutoff)
-            .map(|e| e.record.id)
-            .collect();
+        let old = self.index().older_than(cutoff)?;
         for id in &old {
             match self.store.remove(id) {
                 Ok(()) | Err(StoreError::NotFound(_)) => {}

@@ -13,6 +13,10 @@ use super::auth::{bearer_ok, unauthorised, who};
 use super::{Review, delete as delete_message, failure, release as release_message};
 use crate::quarantine::{ListItem, Query};
 
+/// The most messages one API answer lists (invariant 3: bounded); narrow
+/// the query (`recipient`, `since`) for more.
+const MAX_LIST: usize = 100_000;
+
 #[derive(Debug, Deserialize, Default)]
 pub(super) struct ListParams {
     recipient: Option<String>,
@@ -57,7 +61,11 @@ pub(super) async fn list(
     if !bearer_ok(&review, &headers) {
         return unauthorised();
     }
-    match review.quarantine.list(&params.query()) {
+    let mut query = params.query();
+    if query.limit == 0 || query.limit > MAX_LIST {
+        query.limit = MAX_LIST;
+    }
+    match review.quarantine.list(&query) {
         Ok(entries) => {
             axum::Json(entries.iter().map(ListItem::from).collect::<Vec<_>>()).into_response()
         }
