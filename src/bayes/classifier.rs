@@ -53,11 +53,23 @@ impl Default for Classifier {
     /// Fisher's method would otherwise count that agreement as independent
     /// evidence. Strength 0.45 is SpamBayes' default, 0.52 bogofilter's
     /// prior.
+    ///
+    /// `min_dev` then went from 0.45 to 0.4 (a token counts from 2
+    /// sightings in one class, not 4), judged as the product judges, by
+    /// rules plus classifier with the bands retuned, again on train alone
+    /// (the folds of `examples/bayes_cv.rs`): 0.862 of the spam at the tag
+    /// score with no ham (0.842 and 1 ham at 0.45), 0.909 at the best
+    /// threshold within 2 hams (0.895); the classifier alone at p ≥ 0.99
+    /// 0.871 with 2 hams (0.858). In a grid over strength {0.1, 0.25,
+    /// 0.45, 1}, prior {0.5, 0.52}, min_dev {0.3, 0.4, 0.45} and max_clues
+    /// {15, 30, 150}, only strength 0.1 with max_clues 15 did better within
+    /// 2 hams (0.916), and it caught 0.810 alone at p ≥ 0.99: fewer tokens,
+    /// closer to the prior, so fewer messages sure enough.
     fn default() -> Self {
         Classifier {
             strength: 0.45,
             prior: 0.52,
-            min_dev: 0.45,
+            min_dev: 0.4,
             max_clues: 150,
             min_learned: 200,
             bands: BANDS.to_vec(),
@@ -240,7 +252,7 @@ mod tests {
         // unknown, both ignored; one clue combines to itself.
         assert_eq!(c.clues, 1);
         assert!(close(c.probability, 20.5 / 21.0), "{c:?}");
-        assert_eq!(c.rule, Some(("BAYES_95", 1.5)));
+        assert_eq!(c.rule, Some(("BAYES_95", 1.8)));
         // Two such tokens: Fisher's combination of 20.5/21 twice.
         let c = tiny_classifier().classify(&store, &[1, 11, 10]);
         assert!(close(c.probability, 0.997_035_325_729_091_5), "{c:?}");
