@@ -117,7 +117,7 @@ fn bayes_table(path: &Path, config: &Config) -> Result<Snapshot, ScoreError> {
     match Database::open(path) {
         Ok(db) => Ok(Snapshot::of(db.store(), Classifier::default())),
         Err(DbError::InUse(_)) => {
-            Ok(AdminClient::new(config.admin.listen)?.snapshot(Classifier::default())?)
+            Ok(AdminClient::for_config(config)?.snapshot(Classifier::default())?)
         }
         Err(e) => Err(e.into()),
     }

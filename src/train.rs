@@ -67,7 +67,7 @@ pub fn train(
     let train_mode = train_mode(mode).ok_or_else(|| TrainError::Mode(mode.to_string()))?;
     let mut learner = match Database::open(path) {
         Ok(db) => Learner::Local(db),
-        Err(DbError::InUse(_)) => Learner::Daemon(AdminClient::new(config.admin.listen)?),
+        Err(DbError::InUse(_)) => Learner::Daemon(AdminClient::for_config(config)?),
         Err(e) => return Err(e.into()),
     };
     let started = Instant::now();

@@ -453,13 +453,23 @@ fn a_reviewed_message_teaches_the_classifier_when_asked() {
     let stack = &held.stack;
     queue_id(&send(stack, &["alice@example.net"], &holdable("t-1")));
     queue_id(&send(stack, &["alice@example.net"], &holdable("t-2")));
-    let admin = ringwall::admin::AdminClient::new(stack.admin_addr()).unwrap();
+    let admin =
+        ringwall::admin::AdminClient::new(stack.admin_addr(), Some(TOKEN.to_string())).unwrap();
     let table = || {
         admin
             .snapshot(ringwall::bayes::Classifier::default())
             .unwrap()
     };
     assert!(table().is_empty());
+    // With a quarantine there is an admin token, and the classifier's
+    // routes ask for it: nobody else can teach it.
+    let anonymous = ringwall::admin::AdminClient::new(stack.admin_addr(), None).unwrap();
+    let refused = anonymous.learn(
+        "everything",
+        ringwall::bayes::Class::Spam,
+        b"Subject: x\r\n\r\npoison\r\n",
+    );
+    assert!(refused.unwrap_err().to_string().contains("401"));
     let ids: Vec<String> = list(stack)
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_string())

@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use thiserror::Error;
 
 use crate::bayes::{Class, Classifier, Snapshot};
+use crate::config::Config;
+use crate::quarantine::secrets::admin_token;
 use crate::quarantine::{ListItem, Query};
 
 /// Why the daemon could not be asked.
@@ -31,26 +33,49 @@ pub enum ClientError {
 /// A daemon's admin listener.
 pub struct AdminClient {
     addr: SocketAddr,
+    token: Option<String>,
     agent: ureq::Agent,
 }
 
 impl AdminClient {
-    /// A client for `listen` (`[admin] listen`), or why there is none.
-    pub fn new(listen: Option<SocketAddr>) -> Result<AdminClient, ClientError> {
+    /// A client for `listen` (`[admin] listen`) that presents `token` (the
+    /// admin token, which the daemon asks for once a quarantine exists),
+    /// or why there is none.
+    pub fn new(
+        listen: Option<SocketAddr>,
+        token: Option<String>,
+    ) -> Result<AdminClient, ClientError> {
         let addr = listen.ok_or(ClientError::NoListener)?;
         Ok(AdminClient {
             addr,
+            token,
             agent: ureq::AgentBuilder::new().build(),
         })
+    }
+
+    /// The client of the daemon `config` describes: its admin listener and
+    /// admin token (`[admin] token`, or the one the daemon generated in its
+    /// quarantine directory).
+    pub fn for_config(config: &Config) -> Result<AdminClient, ClientError> {
+        AdminClient::new(config.admin.listen, admin_token(config))
+    }
+
+    /// `method path`, with the admin token when there is one.
+    fn request(&self, method: &str, path: &str) -> ureq::Request {
+        let request = self
+            .agent
+            .request(method, &format!("http://{}{path}", self.addr));
+        match &self.token {
+            Some(token) => request.set("Authorization", &format!("Bearer {token}")),
+            None => request,
+        }
     }
 
     /// Sends one message to learn in `mode`; the daemon's answer (`new`,
     /// `corrected`, `already`).
     pub fn learn(&self, mode: &str, class: Class, message: &[u8]) -> Result<String, ClientError> {
-        let url = format!("http://{}/bayes/learn/{mode}/{class}", self.addr);
         let response = self
-            .agent
-            .post(&url)
+            .request("POST", &format!("/bayes/learn/{mode}/{class}"))
             .send_bytes(message)
             .map_err(|e| self.failed(e))?;
         let answer = response.into_string().map_err(|e| self.failed(e))?;
@@ -60,15 +85,19 @@ impl AdminClient {
     /// Ends a batch: the daemon writes it and publishes the new table; its
     /// JSON summary.
     pub fn commit(&self) -> Result<String, ClientError> {
-        let url = format!("http://{}/bayes/commit", self.addr);
-        let response = self.agent.post(&url).call().map_err(|e| self.failed(e))?;
+        let response = self
+            .request("POST", "/bayes/commit")
+            .call()
+            .map_err(|e| self.failed(e))?;
         response.into_string().map_err(|e| self.failed(e))
     }
 
     /// The table the daemon's shards classify with.
     pub fn snapshot(&self, classifier: Classifier) -> Result<Snapshot, ClientError> {
-        let url = format!("http://{}/bayes/snapshot", self.addr);
-        let response = self.agent.get(&url).call().map_err(|e| self.failed(e))?;
+        let response = self
+            .request("GET", "/bayes/snapshot")
+            .call()
+            .map_err(|e| self.failed(e))?;
         let mut bytes = Vec::new();
         response
             .into_reader()
@@ -80,16 +109,9 @@ impl AdminClient {
         })
     }
 
-    /// The daemon's quarantine list for `query`, with the admin `token`.
-    pub fn quarantine_list(
-        &self,
-        token: &str,
-        query: &Query,
-    ) -> Result<Vec<ListItem>, ClientError> {
-        let mut request = self
-            .agent
-            .get(&format!("http://{}/api/quarantine", self.addr))
-            .set("Authorization", &format!("Bearer {token}"));
+    /// The daemon's quarantine list for `query`.
+    pub fn quarantine_list(&self, query: &Query) -> Result<Vec<ListItem>, ClientError> {
+        let mut request = self.request("GET", "/api/quarantine");
         let pairs = [
             ("recipient", query.recipient.clone()),
             ("sender", query.sender.clone()),
@@ -107,19 +129,11 @@ impl AdminClient {
         serde_json::from_reader(response.into_reader()).map_err(|e| self.failed(e))
     }
 
-    /// A quarantine API call with the admin `token`: `GET` or `POST` of
-    /// `path` (under `/api/quarantine`), its body.
-    pub fn quarantine_call(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-    ) -> Result<Vec<u8>, ClientError> {
-        let url = format!("http://{}/api/quarantine{path}", self.addr);
+    /// A quarantine API call: `GET` or `POST` of `path` (under
+    /// `/api/quarantine`), its body; a refusal's own text as the error.
+    pub fn quarantine_call(&self, method: &str, path: &str) -> Result<Vec<u8>, ClientError> {
         let response = self
-            .agent
-            .request(method, &url)
-            .set("Authorization", &format!("Bearer {token}"))
+            .request(method, &format!("/api/quarantine{path}"))
             .call()
             .map_err(|e| match e {
                 ureq::Error::Status(_, response) => self.failed(

@@ -64,19 +64,22 @@ impl AdminListener {
             .route("/metrics", get(metrics))
             .route("/healthz", get(healthz))
             .with_state(board);
-        let report = report.routes();
+        // Pages that name senders and clients, and the classifier a request
+        // could poison: behind the admin token once a quarantine (and so a
+        // token) exists; open otherwise, as /metrics.
+        let mut operator = report.routes();
+        if let Some(bayes) = bayes.clone() {
+            operator = operator.merge(bayes.routes());
+        }
         let mut public = None;
         match quarantine {
             Some((quarantine, public_listener)) => {
                 app = app
-                    .merge(review::routes(Arc::clone(&quarantine), bayes.clone()))
-                    .merge(review::guarded(Arc::clone(&quarantine), report));
+                    .merge(review::routes(Arc::clone(&quarantine), bayes))
+                    .merge(review::guarded(Arc::clone(&quarantine), operator));
                 public = public_listener.map(|l| (l, review::public_routes(quarantine)));
             }
-            None => app = app.merge(report),
-        }
-        if let Some(bayes) = bayes {
-            app = app.merge(bayes.routes());
+            None => app = app.merge(operator),
         }
         let listener = self.listener;
         std::thread::Builder::new()

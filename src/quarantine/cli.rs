@@ -49,8 +49,8 @@ pub enum CliError {
 pub enum Backend {
     /// No daemon runs: the quarantine, opened here.
     Local(Box<Quarantine>),
-    /// A daemon owns it: its admin API and the token.
-    Daemon(AdminClient, String),
+    /// A daemon owns it: its admin API, with the admin token.
+    Daemon(AdminClient),
 }
 
 impl Backend {
@@ -59,22 +59,7 @@ impl Backend {
         match Quarantine::open(config) {
             Ok(q) => Ok(Backend::Local(Box::new(q))),
             Err(QuarantineError::Index(IndexError::InUse(_))) => {
-                let dir = config
-                    .quarantine
-                    .directory
-                    .as_ref()
-                    .ok_or(QuarantineError::NotConfigured)?;
-                let secrets =
-                    Secrets::load(dir, config.admin.token.as_deref()).map_err(|source| {
-                        QuarantineError::Secrets {
-                            path: dir.clone(),
-                            source,
-                        }
-                    })?;
-                Ok(Backend::Daemon(
-                    AdminClient::new(config.admin.listen)?,
-                    secrets.admin_token,
-                ))
+                Ok(Backend::Daemon(AdminClient::for_config(config)?))
             }
             Err(e) => Err(e.into()),
         }
@@ -84,7 +69,7 @@ impl Backend {
     pub fn list(&self, query: &Query) -> Result<Vec<ListItem>, CliError> {
         match self {
             Backend::Local(q) => Ok(q.list(query)?.iter().map(ListItem::from).collect()),
-            Backend::Daemon(client, token) => Ok(client.quarantine_list(token, query)?),
+            Backend::Daemon(client) => Ok(client.quarantine_list(query)?),
         }
     }
 }
@@ -152,12 +137,12 @@ pub fn show(backend: &Backend, id: &str, raw: bool, out: &mut impl Write) -> Res
                 message,
             )
         }
-        Backend::Daemon(client, token) => {
+        Backend::Daemon(client) => {
             if raw {
-                out.write_all(&client.quarantine_call(token, "GET", &format!("/{id}/raw"))?)?;
+                out.write_all(&client.quarantine_call("GET", &format!("/{id}/raw"))?)?;
                 return Ok(());
             }
-            let body = client.quarantine_call(token, "GET", &format!("/{id}"))?;
+            let body = client.quarantine_call("GET", &format!("/{id}"))?;
             let shown: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| CliError::Answer(e.to_string()))?;
             let item: ListItem = serde_json::from_value(shown["message"].clone())
@@ -280,9 +265,9 @@ pub fn review(
                 }
                 done.map_err(CliError::from)
             }
-            Backend::Daemon(client, token) => {
+            Backend::Daemon(client) => {
                 let path = format!("/{id}/{}?train={}", verdict.name(), u8::from(train));
-                let body = client.quarantine_call(token, "POST", &path);
+                let body = client.quarantine_call("POST", &path);
                 body.map_err(CliError::from).and_then(|body| match verdict {
                     Verdict::Release => serde_json::from_slice(&body)
                         .map(|r| released(&r))
@@ -310,8 +295,8 @@ pub fn review(
 pub fn purge(backend: &Backend, out: &mut impl Write) -> Result<(), CliError> {
     let count = match backend {
         Backend::Local(q) => q.purge(&format!("cli:{}", user()))?,
-        Backend::Daemon(client, token) => {
-            let body = client.quarantine_call(token, "POST", "/purge")?;
+        Backend::Daemon(client) => {
+            let body = client.quarantine_call("POST", "/purge")?;
             let answer: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| CliError::Answer(e.to_string()))?;
             answer["purged"].as_u64().unwrap_or(0) as usize

@@ -70,6 +70,19 @@ impl Secrets {
     }
 }
 
+/// The admin token a client of the daemon `config` describes presents:
+/// `[admin] token`, or the one the daemon generated in its quarantine
+/// directory (read, never made here); none without either.
+pub fn admin_token(config: &crate::config::Config) -> Option<String> {
+    if let Some(token) = &config.admin.token {
+        return Some(token.clone());
+    }
+    let dir = config.quarantine.directory.as_ref()?;
+    let raw = std::fs::read(dir.join(TOKEN_FILE)).ok()?;
+    let token = String::from_utf8_lossy(&raw).trim().to_string();
+    (!token.is_empty()).then_some(token)
+}
+
 /// The contents of `path`, created with `make()` (mode 0600) when absent.
 fn load_or_create(path: &Path, make: impl FnOnce() -> io::Result<Vec<u8>>) -> io::Result<Vec<u8>> {
     match std::fs::read(path) {
