@@ -58,7 +58,14 @@ async fn page(State(page): State<Arc<ReportPage>>, uri: Uri) -> Response {
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
     let sources: Vec<LogSource> = page.logs.iter().cloned().map(LogSource::File).collect();
-    match report::build(&sources, page.lists.clone(), since, now) {
+    let lists = page.lists.clone();
+    // Reading days of logs blocks: on the blocking pool, so /metrics and
+    // the review pages keep answering meanwhile.
+    let built = tokio::task::spawn_blocking(move || report::build(&sources, lists, since, now))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|built| built.map_err(|e| e.to_string()));
+    match built {
         Ok(built) => ([(header::CONTENT_TYPE, HTML)], report::render_html(&built)).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "report page failed");
