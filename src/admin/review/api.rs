@@ -17,6 +17,8 @@ use crate::quarantine::{ListItem, Query};
 /// the query (`recipient`, `since`) for more.
 const MAX_LIST: usize = 100_000;
 
+/// The list's query string: `recipient`, `sender`, `rule`, `min_score`,
+/// `since`, `limit`.
 #[derive(Debug, Deserialize, Default)]
 pub(super) struct ListParams {
     recipient: Option<String>,
@@ -41,6 +43,7 @@ impl ListParams {
     }
 }
 
+/// `train=1`: teach the classifier with the reviewed message.
 #[derive(Debug, Deserialize, Default)]
 pub(super) struct TrainParam {
     #[serde(default)]
@@ -53,6 +56,7 @@ impl TrainParam {
     }
 }
 
+/// `GET /api/quarantine`: the list, newest first, bounded.
 pub(super) async fn list(
     State(review): State<Review>,
     headers: HeaderMap,
@@ -73,6 +77,7 @@ pub(super) async fn list(
     }
 }
 
+/// `GET /api/quarantine/{id}`: one message with its safe view (audited).
 pub(super) async fn show(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -94,6 +99,7 @@ pub(super) async fn show(
     }
 }
 
+/// `GET /api/quarantine/{id}/raw`: the message exactly as kept.
 pub(super) async fn raw(
     State(review): State<Review>,
     headers: HeaderMap,
@@ -135,6 +141,7 @@ pub(super) async fn act(
     }
 }
 
+/// `POST /api/quarantine/purge`: what is past retention removed.
 pub(super) async fn purge(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -18,6 +18,8 @@ const SESSION_COOKIE: &str = "ringwall_session";
 /// How long a review-page login lasts.
 const SESSION_SECONDS: u64 = 12 * 3_600;
 
+/// Middleware: the admin token or a session, else a browser is sent to
+/// the login form and a tool gets 401.
 pub(super) async fn require_admin(
     State(review): State<Review>,
     request: axum::extract::Request,
@@ -26,15 +28,13 @@ pub(super) async fn require_admin(
     let headers = request.headers();
     if bearer_ok(&review, headers) || session(&review, headers).is_some() {
         next.run(request).await
-    } else if request.method() == axum::http::Method::GET && bearer_absent(headers) {
+    } else if request.method() == axum::http::Method::GET
+        && !headers.contains_key(header::AUTHORIZATION)
+    {
         login_redirect()
     } else {
         unauthorised()
     }
-}
-
-pub(super) fn bearer_absent(headers: &HeaderMap) -> bool {
-    !headers.contains_key(header::AUTHORIZATION)
 }
 
 /// True when the request carries the admin token as a bearer token.
@@ -61,6 +61,7 @@ pub(super) fn session(review: &Review, headers: &HeaderMap) -> Option<String> {
         .then(|| value.to_string())
 }
 
+/// The CSRF token of a session: its forms carry it, POSTs must.
 pub(super) fn csrf_for(review: &Review, session: &str) -> String {
     review
         .quarantine
@@ -68,6 +69,7 @@ pub(super) fn csrf_for(review: &Review, session: &str) -> String {
         .sign(&format!("csrf\0{session}"))
 }
 
+/// True when `offered` is `session`'s CSRF token.
 pub(super) fn csrf_ok(review: &Review, session: &str, offered: &str) -> bool {
     review
         .quarantine
@@ -75,6 +77,7 @@ pub(super) fn csrf_ok(review: &Review, session: &str, offered: &str) -> bool {
         .verify(&format!("csrf\0{session}"), offered)
 }
 
+/// 401 for a tool without the token.
 pub(super) fn unauthorised() -> Response {
     (
         StatusCode::UNAUTHORIZED,
@@ -84,14 +87,17 @@ pub(super) fn unauthorised() -> Response {
         .into_response()
 }
 
+/// Who the audit log names for a token holder at `peer`.
 pub(super) fn who(peer: SocketAddr) -> String {
     format!("admin@{}", peer.ip())
 }
 
+/// A browser without a session is sent to the login form.
 pub(super) fn login_redirect() -> Response {
     Redirect::to("/quarantine/login").into_response()
 }
 
+/// `GET /quarantine/login`: the form that asks for the token.
 pub(super) async fn login_page() -> Response {
     page(
         "Log in",
@@ -103,11 +109,14 @@ pub(super) async fn login_page() -> Response {
     )
 }
 
+/// The login form's one field.
 #[derive(Debug, Deserialize)]
 pub(super) struct LoginForm {
     token: String,
 }
 
+/// `POST /quarantine/login`: the token traded for a signed session
+/// cookie (audited, refusals too).
 pub(super) async fn login(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -11,6 +11,7 @@ use crate::quarantine::Entry;
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
+/// A whole page around `body`, with the headers that keep it inert.
 pub(super) fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
@@ -34,7 +35,7 @@ pub(super) fn page(title: &str, body: &str) -> Response {
     response
 }
 
-pub(super) const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
 header{background:#234;color:#fff;padding:.6em 1em}main{padding:1em}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;\
 text-align:left;vertical-align:top}th{background:#f4f4f4}pre{background:#f8f8f8;padding:.6em;\
@@ -42,6 +43,7 @@ white-space:pre-wrap;word-break:break-all;max-height:40em;overflow:auto}\
 .score{text-align:right}.note{background:#efe;padding:.5em}.error{background:#fee;padding:.5em}\
 form.inline{display:inline}button{padding:.3em 1em;margin-right:.5em}";
 
+/// A kept time as the pages show it (UTC, to the second).
 pub(super) fn date(seconds: u64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
     humantime::format_rfc3339_seconds(time)
@@ -51,6 +53,7 @@ pub(super) fn date(seconds: u64) -> String {
         .to_string()
 }
 
+/// An entry's recipients, those already served marked released.
 pub(super) fn recipients_of(entry: &Entry) -> String {
     entry
         .record

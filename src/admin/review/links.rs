@@ -48,6 +48,7 @@ fn refused(why: LinkError) -> Response {
         .into_response()
 }
 
+/// `GET /r/...`: the confirmation page (releases nothing).
 pub(super) async fn confirm(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -110,6 +111,7 @@ pub(super) async fn confirm(
     page("Quarantined message", &body)
 }
 
+/// `POST /r/...`: releases the link's recipient's copy.
 pub(super) async fn release(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

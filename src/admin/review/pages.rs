@@ -20,6 +20,7 @@ use crate::quarantine::{Entry, SafeView};
 /// The most messages one list page shows.
 const PAGE: usize = 500;
 
+/// The list page's query: the search, and the note of the last action.
 #[derive(Debug, Deserialize, Default)]
 pub(super) struct ListPage {
     #[serde(flatten)]
@@ -27,6 +28,7 @@ pub(super) struct ListPage {
     done: Option<String>,
 }
 
+/// `GET /quarantine`: the newest messages, with the search form.
 pub(super) async fn list(
     State(review): State<Review>,
     headers: HeaderMap,
@@ -98,6 +100,7 @@ pub(super) async fn list(
     page("Quarantine", &body)
 }
 
+/// `GET /quarantine/{id}`: one message's safe view and its actions.
 pub(super) async fn show(
     State(review): State<Review>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -136,7 +139,7 @@ pub(super) async fn show(
     page(&entry.record.subject, &body)
 }
 
-pub(super) fn show_body(entry: &Entry, view: &SafeView, csrf: &str, trainable: bool) -> String {
+fn show_body(entry: &Entry, view: &SafeView, csrf: &str, trainable: bool) -> String {
     let r = &entry.record;
     let mut body = format!(
         "<p><a href=/quarantine>&larr; All messages</a></p><h1 id=subject>{}</h1><table>\
@@ -198,6 +201,7 @@ pub(super) fn show_body(entry: &Entry, view: &SafeView, csrf: &str, trainable: b
     body
 }
 
+/// A page form's fields: the CSRF token and the train box.
 #[derive(Debug, Deserialize)]
 pub(super) struct ActionForm {
     pub(super) csrf: String,
@@ -250,7 +254,7 @@ pub(super) async fn act(
     }
 }
 
-pub(super) fn done(message: &str) -> Response {
+fn done(message: &str) -> Response {
     let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
     Redirect::to(&format!("/quarantine?done={encoded}")).into_response()
 }
