@@ -9,10 +9,11 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use common::binary::{Proxy, RINGWALL};
-use common::{BYE, Client, GREETING, free_port};
-use ringwall_loadgen::sink::{self, RunningSink, SinkConfig};
+use common::{BYE, Client, GREETING, free_port, loopback_sink};
+use ringwall_loadgen::sink::RunningSink;
 
 /// Messages of each class learned: past the classifier's 200 per class,
 /// under which it gives no rule.
@@ -91,12 +92,7 @@ fn score(config: &Path, file: &Path) -> String {
 /// listener's address.
 fn daemon(dir: &Path, database: &Path, bayes_keys: &str) -> (Proxy, RunningSink, SocketAddr) {
     let admin = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-    let sink = sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        ..SinkConfig::default()
-    })
-    .expect("sink starts");
+    let sink = loopback_sink(Duration::ZERO);
     let proxy = Proxy::start(
         dir,
         sink.local_addr(),

@@ -7,14 +7,14 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use common::binary::Proxy;
 use common::triage::screened_rcpt;
-use common::{BYE, Client, GREETING, RECIPIENT_OK, SENDER_OK};
+use common::{BYE, Client, GREETING, RECIPIENT_OK, SENDER_OK, loopback_sink};
 use ringwall::config::ZoneConfig;
 use ringwall::rbl::Preset;
 use ringwall_loadgen::dnsbl::{self, DnsblConfig};
-use ringwall_loadgen::sink::{self, SinkConfig};
 
 const REFUSED: &str =
     "550 5.7.1 Service unavailable; client [127.0.0.66] blocked using a DNS blocklist\r\n";
@@ -142,12 +142,7 @@ fn error_answers_are_logged_once_as_an_unhealthy_zone() {
         ..DnsblConfig::default()
     })
     .expect("the emulator starts");
-    let sink = sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        ..SinkConfig::default()
-    })
-    .expect("the sink starts");
+    let sink = loopback_sink(Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
     let lists = format!(
         "[dns]\nresolvers = [\"{}\"]\n[rbl]\nskip_loopback = false\n\

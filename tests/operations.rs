@@ -10,18 +10,7 @@ use std::time::Duration;
 
 use common::binary::{Proxy, RINGWALL};
 use common::tls::{TestPki, peer_certificate, tls_session};
-use common::{BYE, Client, GREETING, Setup, free_port, message, queue_id};
-use ringwall_loadgen::sink::{self, SinkConfig};
-
-fn start_sink(delay: Duration) -> sink::RunningSink {
-    sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        delay,
-        ..SinkConfig::default()
-    })
-    .expect("sink starts")
-}
+use common::{BYE, Client, GREETING, Setup, free_port, loopback_sink, message, queue_id};
 
 /// A greeted client that has said EHLO.
 fn session(addr: SocketAddr) -> Client {
@@ -93,7 +82,7 @@ fn run_refuses_a_bad_config() {
 #[test]
 fn sigterm_lets_the_transaction_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = start_sink(Duration::from_millis(1500));
+    let sink = loopback_sink(Duration::from_millis(1500));
     let proxy = Proxy::start(dir.path(), sink.local_addr(), "");
     let mut idle = session(proxy.addr());
     let mut busy = session(proxy.addr());
@@ -152,7 +141,7 @@ fn sigterm_lets_the_transaction_in_flight_finish() {
 fn sighup_reloads_the_tls_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let pki = TestPki::new();
-    let sink = start_sink(Duration::ZERO);
+    let sink = loopback_sink(Duration::ZERO);
     let proxy = Proxy::start(
         dir.path(),
         sink.local_addr(),
@@ -214,7 +203,7 @@ fn sighup_reloads_the_content_rules() {
         )
     };
     std::fs::write(&rules, rule("zebra-discount")).unwrap();
-    let sink = start_sink(Duration::ZERO);
+    let sink = loopback_sink(Duration::ZERO);
     let proxy = Proxy::start(
         dir.path(),
         sink.local_addr(),
@@ -262,7 +251,7 @@ fn sighup_reloads_the_content_rules() {
 #[test]
 fn json_transaction_log() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = start_sink(Duration::ZERO);
+    let sink = loopback_sink(Duration::ZERO);
     let proxy = Proxy::start(dir.path(), sink.local_addr(), "[log]\nformat = \"json\"\n");
     let mut client = session(proxy.addr());
     let id = queue_id(&client.deliver(&["u@example.net"], &message("json", "x\r\n")));
@@ -294,7 +283,7 @@ fn triage_rules_are_in_the_transaction_log() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sink = start_sink(Duration::ZERO);
+    let sink = loopback_sink(Duration::ZERO);
     let extra = format!(
         "[dns]\nresolvers = [\"{}\"]\n[rbl]\nskip_loopback = false\npass_ttl = \"0s\"\n[[dnsbl]]\nzone = \"zen.test\"\nweight = 1\n",
         dns.local_addr()

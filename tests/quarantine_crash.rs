@@ -16,25 +16,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::binary::Proxy;
 use common::quarantine::{KEYWORD, api, list, write_rules};
-use common::{Setup, message, peer, queue_id, run_peer};
+use common::{Setup, loopback_sink, message, peer, queue_id, run_peer};
 use ringwall::config::{ByteSize, Config};
 use ringwall::quarantine::Quarantine;
 use ringwall::quarantine::index::Query;
-use ringwall_loadgen::sink::{self, RunningSink, SinkConfig};
 
 /// The admin token of the review test.
 const TOKEN: &str = "review-token-0123456789";
-
-/// The upstream: the proxy relays MAIL and RCPT as they come, so one must
-/// answer, though quarantined mail never reaches it.
-fn upstream() -> RunningSink {
-    sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        ..SinkConfig::default()
-    })
-    .expect("the sink starts")
-}
 
 /// xorshift64*: small, deterministic from its seed.
 struct Rng(u64);
@@ -179,7 +167,9 @@ fn sigkill_while_quarantining_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let quarantine_dir = dir.path().join("quarantine");
     let rules = write_rules(dir.path());
-    let sink = upstream();
+    // The proxy relays MAIL and RCPT as they come, so an upstream must
+    // answer, though quarantined mail never reaches it.
+    let sink = loopback_sink(Duration::ZERO);
     let upstream = sink.local_addr();
     let extra = format!(
         "[log]\nlevel = \"warn\"\n\

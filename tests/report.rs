@@ -7,11 +7,11 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use common::binary::{Proxy, RINGWALL};
-use common::{Client, GREETING, free_port, http_get, message, queue_id};
+use common::{Client, GREETING, free_port, http_get, loopback_sink, message, queue_id};
 use ringwall_loadgen::dnsbl::{self, DnsblConfig};
-use ringwall_loadgen::sink::{self, SinkConfig};
 
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 
@@ -55,12 +55,7 @@ fn report_counts_what_the_daemon_logged_and_admin_serves_the_page() {
         ..DnsblConfig::default()
     })
     .expect("the emulator starts");
-    let sink = sink::start(SinkConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        pin: false,
-        ..SinkConfig::default()
-    })
-    .expect("sink starts");
+    let sink = loopback_sink(Duration::ZERO);
     let log = dir.path().join("ringwall.log");
     let admin = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
     let proxy = Proxy::start(

@@ -229,6 +229,19 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (String, String, String) {
     )
 }
 
+/// A counting upstream sink on a kernel-picked loopback port, replying
+/// after `delay`, for tests that run the real binary (a [`Stack`] starts
+/// its own).
+pub fn loopback_sink(delay: Duration) -> RunningSink {
+    sink::start(SinkConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        pin: false,
+        delay,
+        ..SinkConfig::default()
+    })
+    .expect("the sink starts")
+}
+
 /// A loopback port nothing listens on once this returns.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
