@@ -445,11 +445,12 @@ impl Driver {
             ))),
             Action::Accept | Action::Tag | Action::Quarantine => None,
         });
-        let keeper = self.shard.quarantine.clone().filter(|_| {
-            judgement
+        // A quarantine verdict is kept, not relayed, when there is a store.
+        let quarantining = self.shard.quarantine.is_some()
+            && judgement
                 .as_ref()
-                .is_some_and(|j| j.action == Action::Quarantine)
-        });
+                .is_some_and(|j| j.action == Action::Quarantine);
+        let keeper = self.shard.quarantine.clone().filter(|_| quarantining);
         // Ok: the upstream's end-of-data reply; Err: our own verdict.
         let outcome = if hook != Verdict::Continue {
             self.end_upstream_transaction().await;
@@ -457,17 +458,10 @@ impl Driver {
         } else if let Some(refusal) = refusal {
             self.end_upstream_transaction().await;
             Err(refusal)
-        } else if let (Some(keeper), Some(judgement)) = (keeper, &judgement) {
-            let mut kept = self.received(session, transaction, &queue_id).into_bytes();
-            let out = content::outgoing(&body, judgement, class);
-            kept.extend_from_slice(&out.fields);
-            kept.extend_from_slice(&out.message);
-            self.end_upstream_transaction().await;
-            Err(self
-                .quarantine(&keeper, session, transaction, &queue_id, judgement, kept)
-                .await)
         } else {
-            let identity = self.identity(session);
+            // What goes on: our Received header and the verdict's fields,
+            // then the message; to the upstream, or kept as it would have
+            // gone there.
             let mut header = self.received(session, transaction, &queue_id).into_bytes();
             let out = judgement
                 .as_ref()
@@ -479,8 +473,21 @@ impl Driver {
                 }
                 None => Cow::Borrowed(&body[..]),
             };
-            self.deliver(transaction, &identity, &header, &message)
-                .await
+            match (keeper, &judgement) {
+                (Some(keeper), Some(judgement)) => {
+                    self.end_upstream_transaction().await;
+                    let mut kept = header;
+                    kept.extend_from_slice(&message);
+                    Err(self
+                        .quarantine(&keeper, session, transaction, &queue_id, judgement, kept)
+                        .await)
+                }
+                _ => {
+                    let identity = self.identity(session);
+                    self.deliver(transaction, &identity, &header, &message)
+                        .await
+                }
+            }
         };
         let verdict = match &outcome {
             Ok(reply) if reply.is_positive() => {
@@ -502,15 +509,11 @@ impl Driver {
         let discarded = judgement
             .as_ref()
             .is_some_and(|j| j.action == Action::Discard);
-        let quarantined = self.shard.quarantine.is_some()
-            && judgement
-                .as_ref()
-                .is_some_and(|j| j.action == Action::Quarantine);
         self.shard.count(|m| {
             let outcomes = &mut m.transactions;
             match &verdict {
                 Verdict::ContinueWith(_) if discarded => outcomes.discarded += 1,
-                Verdict::ContinueWith(_) if quarantined => outcomes.quarantined += 1,
+                Verdict::ContinueWith(_) if quarantining => outcomes.quarantined += 1,
                 Verdict::Continue | Verdict::ContinueWith(_) => outcomes.relayed += 1,
                 Verdict::Refuse(reply) if reply.is_transient() => outcomes.tempfail += 1,
                 Verdict::Refuse(_) => outcomes.rejected += 1,
@@ -536,6 +539,7 @@ impl Driver {
                 Judgement::explanation,
             ),
             judgement: judgement.as_ref(),
+            quarantined: quarantining,
         });
         verdict
     }

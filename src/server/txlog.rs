@@ -38,6 +38,9 @@ pub struct TransactionRecord<'a> {
     pub rules: &'a str,
     /// The content verdict, when the message was judged.
     pub judgement: Option<&'a Judgement>,
+    /// The verdict was `quarantine` and the message went to the store (a
+    /// 250 then means kept, not relayed).
+    pub quarantined: bool,
 }
 
 /// Emits the line.
@@ -50,14 +53,9 @@ pub fn transaction(record: &TransactionRecord<'_>) {
     let discarded = record
         .judgement
         .is_some_and(|j| j.action == Action::Discard);
-    let quarantined = record
-        .judgement
-        .is_some_and(|j| j.action == Action::Quarantine)
-        && matches!(record.verdict, Verdict::ContinueWith(_))
-        && record.upstream.is_none();
     let (outcome, reply) = match record.verdict {
         Verdict::ContinueWith(r) if discarded => ("discarded", r.to_string()),
-        Verdict::ContinueWith(r) if quarantined => ("quarantined", r.to_string()),
+        Verdict::ContinueWith(r) if record.quarantined => ("quarantined", r.to_string()),
         Verdict::Continue => ("relayed", String::new()),
         Verdict::ContinueWith(r) => ("relayed", r.to_string()),
         Verdict::Refuse(r) if r.is_transient() => ("tempfail", r.to_string()),
