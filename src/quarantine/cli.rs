@@ -74,16 +74,15 @@ impl Backend {
     }
 }
 
-/// Parses `--since`: a duration back from now, or an RFC 3339 instant.
+/// Parses `--since` as `ringwall report` does: a duration back from now
+/// (in the configuration's syntax: `24h`, `7d`), or an RFC 3339 instant.
 pub fn parse_since(text: &str) -> Result<u64, CliError> {
-    if let Ok(duration) = humantime::parse_duration(text) {
-        return Ok(now().saturating_sub(duration.as_secs()));
-    }
-    humantime::parse_rfc3339_weak(text)
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .ok_or_else(|| CliError::Since(text.to_string()))
+    crate::report::since(text, std::time::SystemTime::now())
+        .map(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+        .map_err(|_| CliError::Since(text.to_string()))
 }
 
 /// `list`: one line per message, or with `json` one JSON array.
@@ -472,4 +471,17 @@ fn user() -> String {
     std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_reads_a_duration_back_from_now_or_an_instant() {
+        let day_ago = parse_since("24h").unwrap();
+        assert!(now() - day_ago >= 86_400 && now() - day_ago <= 86_401);
+        assert_eq!(parse_since("2026-11-27T00:00:00Z").unwrap(), 1_795_737_600);
+        assert!(matches!(parse_since("soon"), Err(CliError::Since(_))));
+    }
 }
