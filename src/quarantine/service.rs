@@ -196,8 +196,15 @@ impl Quarantine {
     pub fn open(config: &Config) -> Result<Quarantine, QuarantineError> {
         let q = &config.quarantine;
         let dir = q.directory.as_ref().ok_or(QuarantineError::NotConfigured)?;
-        let store = Store::open(dir, q.min_free_space.0)?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        // The index first: a running daemon holds it, and then nothing here
+        // may touch its files (opening the store sweeps `tmp/`, where the
+        // daemon's commits are in flight).
         let index = Index::open(&dir.join(INDEX_FILE))?;
+        let store = Store::open(dir, q.min_free_space.0)?;
         let reconciled = index.reconcile(&store)?;
         if reconciled != Default::default() {
             tracing::info!(
@@ -542,6 +549,20 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "index: {ids:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn a_second_opener_leaves_the_owners_files_alone() {
+        let (dir, _owner) = opened(&[]);
+        let in_flight = dir.path().join("tmp").join("commit1");
+        std::fs::write(&in_flight, b"RWQ1 half").unwrap();
+        let mut config = Config::default();
+        config.quarantine.directory = Some(dir.path().to_path_buf());
+        assert!(matches!(
+            Quarantine::open(&config),
+            Err(QuarantineError::Index(IndexError::InUse(_)))
+        ));
+        assert!(in_flight.exists(), "the owner's commit in flight was swept");
     }
 
     #[test]
