@@ -1,4 +1,5 @@
-//! Properties of the tokeniser: it never panics on any message, its tokens
+//! Properties of the tokeniser: it never panics on any message (nor on
+//! Chinese and Japanese mixed with Latin words), its tokens
 //! are distinct and ascending, a token's text is bounded, and the hot
 //! path's hashes are exactly the explaining walk's.
 
@@ -51,5 +52,12 @@ proptest! {
             ..Analysis::default()
         };
         check(&analysis);
+    }
+
+    #[test]
+    fn unspaced_scripts_mixed_with_words_tokenise(
+        body in "([一-龥ぁ-んァ-ン]|[a-zA-Z0-9 .'_-]){0,400}",
+    ) {
+        check(&Analysis { body_text: body, ..Analysis::default() });
     }
 }
