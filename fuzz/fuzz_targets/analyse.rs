@@ -2,13 +2,16 @@
 //! any sender can put them after DATA. It must never panic, and what it
 //! returns stays within its bounds whatever the input: header fields,
 //! links, attachments, decoded sizes and zip listings at most their limits,
-//! evidence at most 120 characters with no control character in it.
+//! evidence at most 120 characters with no control character in it. The
+//! classifier's tokens of the analysis are distinct, ascending and at most
+//! `MAX_TOKENS`, and the same as the explaining walk's.
 //!
 //! Input layout: `[flags, data...]`. flags bit 0: small limits (so the
 //! fuzzer reaches every bound with small inputs), else the defaults.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ringwall::bayes::{MAX_TOKENS, Tokens, names};
 use ringwall::scan::message::{EVIDENCE_CHARS, ScanLimits, analyse};
 
 fuzz_target!(|input: &[u8]| {
@@ -53,4 +56,11 @@ fuzz_target!(|input: &[u8]| {
                 .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
         );
     }
+    let tokens = Tokens::of(&a);
+    let hashes = tokens.as_slice();
+    assert!(hashes.len() <= MAX_TOKENS);
+    assert!(hashes.windows(2).all(|w| w[0] < w[1]));
+    let mut named: Vec<u64> = names(&a).into_keys().collect();
+    named.sort_unstable();
+    assert_eq!(named, hashes);
 });
