@@ -8,6 +8,7 @@
 //! and uncontended. The lock is taken only to publish and, once per new
 //! value, by each shard to fetch it: the hot path never waits on it.
 
+use std::cell::{Ref, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -49,21 +50,73 @@ impl<T> Published<T> {
 /// generation, refreshed when a newer one is out. Not `Sync`: one per shard.
 pub struct Follower<T> {
     source: Arc<Published<T>>,
-    held: std::cell::RefCell<(u64, Arc<T>)>,
+    held: RefCell<(u64, Arc<T>)>,
 }
 
 impl<T> Follower<T> {
     /// Follows `source`, starting from its value now.
     pub fn new(source: Arc<Published<T>>) -> Follower<T> {
-        let held = std::cell::RefCell::new(source.latest());
+        let held = RefCell::new(source.latest());
         Follower { source, held }
     }
 
-    /// The latest value: one atomic load when nothing changed.
-    pub fn current(&self) -> Arc<T> {
-        if self.source.generation() != self.held.borrow().0 {
-            *self.held.borrow_mut() = self.source.latest();
+    /// The latest value, borrowed from this shard's own `Arc`: one atomic
+    /// load when nothing changed. Lent, not cloned: cloning the `Arc` per
+    /// message would write its reference count, one cache line every shard
+    /// shares, twice a message. While an earlier borrow is still out (a
+    /// task of this shard holding it across an await), a new value waits
+    /// for the next read.
+    pub fn current(&self) -> Ref<'_, T> {
+        if self.source.generation() != self.held.borrow().0
+            && let Ok(mut held) = self.held.try_borrow_mut()
+        {
+            *held = self.source.latest();
         }
-        Arc::clone(&self.held.borrow().1)
+        Ref::map(self.held.borrow(), |(_, value)| &**value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_follower_sees_each_new_value_at_its_next_read() {
+        let published = Arc::new(Published::new("first"));
+        let follower = Follower::new(Arc::clone(&published));
+        assert_eq!(*follower.current(), "first");
+        published.publish("second");
+        assert_eq!(published.generation(), 1);
+        assert_eq!(*follower.current(), "second");
+        assert_eq!(*follower.current(), "second");
+    }
+
+    #[test]
+    fn a_value_still_lent_out_is_replaced_at_the_next_read_after() {
+        let published = Arc::new(Published::new(1u32));
+        let follower = Follower::new(Arc::clone(&published));
+        let lent = follower.current();
+        published.publish(2);
+        assert_eq!((*lent, *follower.current()), (1, 1));
+        drop(lent);
+        assert_eq!(*follower.current(), 2);
+    }
+
+    #[test]
+    fn reading_does_not_touch_the_shared_reference_count() {
+        let published = Arc::new(Published::new(7u32));
+        let follower = Follower::new(Arc::clone(&published));
+        let (_, value) = published.latest();
+        // The published slot, the follower's copy and this one.
+        assert_eq!(Arc::strong_count(&value), 3);
+        for _ in 0..1_000 {
+            let current = follower.current();
+            assert_eq!(*current, 7);
+            assert_eq!(Arc::strong_count(&value), 3);
+        }
+        // A new value: the follower lets go of the old one at its next read.
+        published.publish(8);
+        assert_eq!(*follower.current(), 8);
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 }
