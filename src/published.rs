@@ -1,6 +1,6 @@
 //! A value the control plane replaces while the shards run (the compiled
-//! rules after SIGHUP, the classifier's table after training), picked up by
-//! each shard at its next message.
+//! rules and the TLS certificate after SIGHUP, the classifier's table after
+//! training), picked up by each shard at its next message or handshake.
 //!
 //! A shard keeps its own `Arc` of the value and the generation it is of;
 //! per message it does one atomic load of the generation, which only

@@ -12,8 +12,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_lite::{AsyncRead, AsyncWrite};
@@ -24,6 +23,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ProducesTickets, ServerSessionMemoryCache};
 use rustls::{ClientConfig, CommonState, RootCertStore, ServerConfig};
+
+use crate::published::Published;
 
 /// TLS 1.2 sessions one shard remembers for stateful resumption (clients that
 /// do not take tickets). Each entry is a few hundred octets.
@@ -98,8 +99,7 @@ pub struct Credentials {
     certificate: PathBuf,
     private_key: PathBuf,
     ticketer: Arc<dyn ProducesTickets>,
-    generation: AtomicU64,
-    current: Mutex<Arc<ServerConfig>>,
+    current: Published<ServerConfig>,
 }
 
 impl Credentials {
@@ -111,8 +111,7 @@ impl Credentials {
             certificate: certificate.to_owned(),
             private_key: private_key.to_owned(),
             ticketer,
-            generation: AtomicU64::new(0),
-            current: Mutex::new(Arc::new(config)),
+            current: Published::new(config),
         }))
     }
 
@@ -124,16 +123,13 @@ impl Credentials {
             &self.private_key,
             Arc::clone(&self.ticketer),
         )?;
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
-        self.generation.fetch_add(1, Ordering::Release);
+        self.current.publish(config);
         Ok(())
     }
 
     /// The configuration new handshakes use, with its reload generation.
     pub fn snapshot(&self) -> (u64, Arc<ServerConfig>) {
-        let generation = self.generation.load(Ordering::Acquire);
-        let config = Arc::clone(&self.current.lock().unwrap_or_else(|e| e.into_inner()));
-        (generation, config)
+        self.current.latest()
     }
 }
 
@@ -163,7 +159,7 @@ impl ShardTls {
 
     /// The acceptor for the next handshake.
     pub fn acceptor(&self) -> TlsAcceptor {
-        let generation = self.credentials.generation.load(Ordering::Acquire);
+        let generation = self.credentials.current.generation();
         let mut cached = self.cached.borrow_mut();
         if cached.0 != generation {
             *cached = Self::build(&self.credentials);
