@@ -35,6 +35,11 @@ fn list(stack: &Stack) -> Vec<serde_json::Value> {
     quarantine::list(stack.admin_addr().unwrap(), TOKEN)
 }
 
+/// The list once it holds `n` messages (see [`quarantine::list_of`]).
+fn list_of(stack: &Stack, n: usize) -> Vec<serde_json::Value> {
+    quarantine::list_of(stack.admin_addr().unwrap(), TOKEN, n)
+}
+
 struct Held {
     stack: Stack,
     dir: tempfile::TempDir,
@@ -78,7 +83,7 @@ fn a_quarantined_message_is_kept_listed_and_released_byte_for_byte() {
     ));
     assert!(stack.dumps().is_empty(), "nothing reaches the upstream");
 
-    let items = list(stack);
+    let items = list_of(stack, 1);
     assert_eq!(items.len(), 1);
     let item = &items[0];
     for key in [
@@ -146,7 +151,7 @@ fn the_api_refuses_without_the_token_and_deletes_with_it() {
         Err(ureq::Error::Status(401, _)) => {}
         other => panic!("expected 401, got {other:?}"),
     }
-    let qid = list(stack)[0]["id"].as_str().unwrap().to_string();
+    let qid = list_of(stack, 1)[0]["id"].as_str().unwrap().to_string();
     let (status, _) = api(stack, "POST", &format!("/api/quarantine/{qid}/delete"));
     assert_eq!(status, 200);
     assert!(list(stack).is_empty());
@@ -166,7 +171,7 @@ fn a_recipients_link_confirms_on_get_and_releases_only_their_copy_on_post() {
         &["alice@example.net", "bob@example.net"],
         &holdable("held-3"),
     ));
-    let qid = list(stack)[0]["id"].as_str().unwrap().to_string();
+    let qid = list_of(stack, 1)[0]["id"].as_str().unwrap().to_string();
     let secrets = Secrets::load(&held.dir.path().join("quarantine"), Some(TOKEN)).unwrap();
     let expires = ringwall::quarantine::service::now() + 3_600;
     let link = release_link(
@@ -272,7 +277,7 @@ fn a_full_disk_gives_451_not_loss() {
         &message("too-big", &big_body),
     );
     assert_eq!(reply, FULL);
-    let items = list(stack);
+    let items = list_of(stack, 1);
     assert_eq!(
         items.len(),
         1,
@@ -287,6 +292,7 @@ fn the_cli_works_through_the_running_daemon() {
     let held = start(|_, _| {});
     let stack = &held.stack;
     let id = queue_id(&send(stack, &["alice@example.net"], &holdable("held-5")));
+    assert_eq!(list_of(stack, 1).len(), 1, "indexed before the CLI asks");
     let config = held.dir.path().join("cli.toml");
     std::fs::write(
         &config,
@@ -379,6 +385,11 @@ fn a_digest_mails_each_recipient_their_held_messages_with_working_links() {
         &holdable("d-1"),
     ));
     queue_id(&send(stack, &["alice@example.net"], &holdable("d-2")));
+    assert_eq!(
+        list_of(stack, 2).len(),
+        2,
+        "indexed before the digest reads it"
+    );
     let public = stack.public_addr().unwrap();
     let config = held.dir.path().join("digest.toml");
     std::fs::write(
@@ -470,7 +481,7 @@ fn a_reviewed_message_teaches_the_classifier_when_asked() {
         b"Subject: x\r\n\r\npoison\r\n",
     );
     assert!(refused.unwrap_err().to_string().contains("401"));
-    let ids: Vec<String> = list(stack)
+    let ids: Vec<String> = list_of(stack, 2)
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_string())
         .collect();

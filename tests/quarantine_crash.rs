@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::binary::Proxy;
-use common::quarantine::{KEYWORD, api, list, write_rules};
+use common::quarantine::{KEYWORD, api, list, list_of, write_rules};
 use common::{Setup, loopback_sink, message, peer, queue_id, run_peer};
 use ringwall::config::{ByteSize, Config};
 use ringwall::quarantine::Quarantine;
@@ -342,15 +342,7 @@ fn review_page_in_headless_chromium_releases_and_deletes() {
         queued.push(queue_id(&reply));
         client.command("QUIT");
     }
-    // The index thread lists them shortly after the 250.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let listed = loop {
-        let listed = list(admin, TOKEN);
-        if listed.len() == 2 || Instant::now() > deadline {
-            break listed;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let listed = list_of(admin, TOKEN, 2);
     assert_eq!(listed.len(), 2, "{listed:?}");
     let id_of = |subject: &str| -> String {
         listed

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The body keyword the rule of [`write_rules`] holds.
 pub const KEYWORD: &str = "quarantine-me";
@@ -50,4 +51,19 @@ pub fn list(admin: SocketAddr, token: &str) -> Vec<serde_json::Value> {
     let (status, body) = api(admin, token, "GET", "/api/quarantine");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).unwrap()
+}
+
+/// The list once it holds `n` messages. The files are made durable before
+/// the sender hears 250, and the index thread lists a message just after:
+/// a list read right after a send can be a moment behind. Gives up after
+/// 10 s and returns what it has, for the caller's assertion to show.
+pub fn list_of(admin: SocketAddr, token: &str, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = list(admin, token);
+        if listed.len() == n || Instant::now() > deadline {
+            return listed;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
