@@ -91,8 +91,7 @@ fn combine(sources: &[(String, PathBuf)]) -> Result<RuleSet, ScannerError> {
     let mut names: HashMap<String, PathBuf> = HashMap::new();
     let mut combined = String::new();
     for (text, origin) in sources {
-        let set = RuleSet::from_toml(text, origin)?;
-        for rule in set.rules() {
+        for rule in RuleSet::parse(text, origin)? {
             if let Some(first) = names.insert(rule.name.clone(), origin.clone()) {
                 return Err(ScannerError::DuplicateRule {
                     name: rule.name.clone(),

@@ -50,6 +50,14 @@ impl RuleSet {
         RuleSet::compile(origin.to_path_buf(), rules, Engine::Auto)
     }
 
+    /// The rules of `text`, read and checked (names, scores, patterns and
+    /// regexes, errors naming `origin` and the line) but not compiled into
+    /// automata: for checking each of several files that are then compiled
+    /// together, without building every file's automata only to drop them.
+    pub fn parse(text: &str, origin: &Path) -> Result<Vec<Rule>, RuleError> {
+        file::parse(text, origin)
+    }
+
     /// The same rules compiled with `engine` on every location, to compare
     /// engines on one rule set.
     pub fn with_engine(&self, engine: Engine) -> Result<RuleSet, RuleError> {
