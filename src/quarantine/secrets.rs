@@ -39,7 +39,7 @@ impl Secrets {
             None => {
                 let raw =
                     load_or_create(&dir.join(TOKEN_FILE), || Ok(hex(&random(24)?).into_bytes()))?;
-                String::from_utf8_lossy(&raw).trim().to_string()
+                token_text(&raw)
             }
         };
         let key = load_or_create(&dir.join(LINK_KEY_FILE), || random(32))?;
@@ -78,9 +78,14 @@ pub fn admin_token(config: &crate::config::Config) -> Option<String> {
         return Some(token.clone());
     }
     let dir = config.quarantine.directory.as_ref()?;
-    let raw = std::fs::read(dir.join(TOKEN_FILE)).ok()?;
-    let token = String::from_utf8_lossy(&raw).trim().to_string();
+    let token = token_text(&std::fs::read(dir.join(TOKEN_FILE)).ok()?);
     (!token.is_empty()).then_some(token)
+}
+
+/// The token an `admin-token` file holds, read one way by the daemon that
+/// asks for it and the CLI that presents it (an editor's newline dropped).
+fn token_text(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).trim().to_string()
 }
 
 /// The contents of `path`, created with `make()` (mode 0600) when absent.
