@@ -83,13 +83,13 @@ pub enum ScannerError {
     },
 }
 
-/// One rule set from several rule files: each is checked on its own first,
+/// One rule set from several rule files: each is read and checked on its own,
 /// so an error names its own file and line; then their rules are compiled
 /// together, one automaton per location for all of them (a set per file
 /// would search each message once per file).
 fn combine(sources: &[(String, PathBuf)]) -> Result<RuleSet, ScannerError> {
     let mut names: HashMap<String, PathBuf> = HashMap::new();
-    let mut combined = String::new();
+    let mut rules = Vec::new();
     for (text, origin) in sources {
         for rule in RuleSet::parse(text, origin)? {
             if let Some(first) = names.insert(rule.name.clone(), origin.clone()) {
@@ -99,15 +99,14 @@ fn combine(sources: &[(String, PathBuf)]) -> Result<RuleSet, ScannerError> {
                     second: origin.clone(),
                 });
             }
+            rules.push(rule);
         }
-        combined.push_str(text);
-        combined.push('\n');
     }
     let label = match sources {
         [(_, origin)] => origin.clone(),
         _ => PathBuf::from("<all rule files>"),
     };
-    Ok(RuleSet::from_toml(&combined, &label)?)
+    Ok(RuleSet::from_rules(rules, &label)?)
 }
 
 /// The checks of one scan, in the order they run; a check the time budget

@@ -46,8 +46,7 @@ impl RuleSet {
     /// Compiles the rules of `text`; `origin` names it in errors (the file's
     /// path, or a label for rules that come from elsewhere).
     pub fn from_toml(text: &str, origin: &Path) -> Result<RuleSet, RuleError> {
-        let rules = file::parse(text, origin)?;
-        RuleSet::compile(origin.to_path_buf(), rules, Engine::Auto)
+        RuleSet::from_rules(file::parse(text, origin)?, origin)
     }
 
     /// The rules of `text`, read and checked (names, scores, patterns and
@@ -56,6 +55,12 @@ impl RuleSet {
     /// together, without building every file's automata only to drop them.
     pub fn parse(text: &str, origin: &Path) -> Result<Vec<Rule>, RuleError> {
         file::parse(text, origin)
+    }
+
+    /// Compiles `rules` already read by [`RuleSet::parse`] (from one file or
+    /// several); `origin` names them in errors.
+    pub fn from_rules(rules: Vec<Rule>, origin: &Path) -> Result<RuleSet, RuleError> {
+        RuleSet::compile(origin.to_path_buf(), rules, Engine::Auto)
     }
 
     /// The same rules compiled with `engine` on every location, to compare
